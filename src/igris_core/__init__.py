@@ -1,0 +1,1 @@
+"""Igris gateway core."""
