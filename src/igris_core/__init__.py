@@ -1,1 +1,97 @@
-"""Igris gateway core."""
+"""igris_core: the Python client of the Igris LLM security gateway.
+
+Typed sync and async clients (:class:`Igris`, :class:`AsyncIgris`), wire types, typed errors,
+identity headers (:func:`igris_context`), retries and streaming, shared by ``langchain_igris`` and
+``llama_index_igris``.
+
+Example::
+
+    from igris_core import Igris
+
+    igris = Igris()  # IGRIS_API_KEY, IGRIS_BASE_URL
+    answer = igris.chat.completions.create(
+        model="@openai-prod/gpt-4o",
+        messages=[{"role": "user", "content": "What is the capital of France?"}],
+    )
+"""
+
+from igris_core._version import __version__
+from igris_core.accumulator import StreamAccumulator
+from igris_core.client import AsyncIgris, Igris
+from igris_core.errors import (
+    IgrisAuthError,
+    IgrisBadRequestError,
+    IgrisConflictError,
+    IgrisConnectionError,
+    IgrisDecodeError,
+    IgrisError,
+    IgrisInputError,
+    IgrisInputTypeError,
+    IgrisNotFoundError,
+    IgrisPayloadTooLargeError,
+    IgrisPolicyDeniedError,
+    IgrisRateLimitError,
+    IgrisServerError,
+    IgrisStreamError,
+    IgrisTimeoutError,
+    IgrisValidationError,
+)
+from igris_core.identity import Identity, current_context, igris_context, resolve_identity
+from igris_core.model_ref import ModelRef, parse_model
+from igris_core.streaming import (
+    AsyncChatCompletionStream,
+    AsyncStream,
+    ChatCompletionStream,
+    Stream,
+)
+from igris_core.types import (
+    ChatCompletionChunk,
+    ChatCompletionResponse,
+    ChatCompletionUsage,
+    ChatMessage,
+    Embedding,
+    EmbeddingResponse,
+    LlmConnection,
+    LlmProviderInfo,
+)
+
+__all__ = [
+    "AsyncChatCompletionStream",
+    "AsyncIgris",
+    "AsyncStream",
+    "ChatCompletionChunk",
+    "ChatCompletionResponse",
+    "ChatCompletionStream",
+    "ChatCompletionUsage",
+    "ChatMessage",
+    "Embedding",
+    "EmbeddingResponse",
+    "Identity",
+    "Igris",
+    "IgrisAuthError",
+    "IgrisBadRequestError",
+    "IgrisConflictError",
+    "IgrisConnectionError",
+    "IgrisDecodeError",
+    "IgrisError",
+    "IgrisInputError",
+    "IgrisInputTypeError",
+    "IgrisNotFoundError",
+    "IgrisPayloadTooLargeError",
+    "IgrisPolicyDeniedError",
+    "IgrisRateLimitError",
+    "IgrisServerError",
+    "IgrisStreamError",
+    "IgrisTimeoutError",
+    "IgrisValidationError",
+    "LlmConnection",
+    "LlmProviderInfo",
+    "ModelRef",
+    "Stream",
+    "StreamAccumulator",
+    "__version__",
+    "current_context",
+    "igris_context",
+    "parse_model",
+    "resolve_identity",
+]

@@ -126,3 +126,32 @@ def error_class_for_status(status: int) -> type[errors.IgrisError]:
 def error_body(message: str, type_: str, code: str | None = None) -> dict[str, object]:
     """The protocol's error body: ``{"error": {"message", "type", "code"}}``."""
     return {"error": {"message": message, "type": type_, "code": code}}
+
+
+# Error types that providers put in a mid-stream error event, mapped to the status they mean.
+STATUS_BY_ERROR_TYPE: Final[dict[str, int]] = {
+    **{name: status for status, name in ERROR_TYPE_BY_STATUS.items()},
+    "invalid_request_error": 400,
+    "permission_error": 403,
+    "permission_denied": 403,
+    "rate_limit_exceeded": 429,
+    "insufficient_quota": 429,
+    "api_error": 500,
+    "overloaded_error": 503,
+    "timeout_error": 504,
+}
+
+
+def status_of_stream_error(error: object) -> int | None:
+    """The HTTP status a mid-stream ``error`` object stands for: its ``status`` (or a numeric
+    ``code``) when it gives one, else what its ``type`` means; ``None`` when unknown."""
+    if not isinstance(error, dict):
+        return None
+    for field in ("status", "status_code", "code"):
+        value = error.get(field)
+        if isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599:
+            return value
+        if isinstance(value, str) and value.isdigit() and 400 <= int(value) <= 599:
+            return int(value)
+    type_ = error.get("type")
+    return STATUS_BY_ERROR_TYPE.get(type_) if isinstance(type_, str) else None

@@ -1,0 +1,242 @@
+"""HTTP transport for the clients: one connection pool per client, retries, typed errors and
+DEBUG logging (method, path, status, request id, attempt, duration; never the key or bodies).
+
+It knows nothing of chat or embeddings: it sends a prepared request and hands back a 2xx
+``httpx.Response`` (body read, or unread for streams), or raises an :class:`IgrisError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+
+from igris_core import protocol
+from igris_core._config import ClientOptions
+from igris_core.errors import (
+    IgrisConnectionError,
+    IgrisError,
+    IgrisInputTypeError,
+    IgrisRateLimitError,
+    IgrisTimeoutError,
+)
+from igris_core.retries import parse_retry_after, retry_delay, should_retry_status
+
+__all__ = ["AsyncTransport", "PreparedRequest", "SyncTransport", "error_from_response"]
+
+logger = logging.getLogger("igris_core")
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A request ready to send: the path under the base URL, headers and the JSON body."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    content: bytes | None = None
+
+
+def _redact(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret and secret in text else text
+
+
+def error_from_response(response: httpx.Response, secret: str = "") -> IgrisError:
+    """The typed error for a non-2xx answer (PROTOCOL.md, "Errors"). The body must be read."""
+    status = response.status_code
+    text = _redact(response.text, secret)
+    parsed: Any = None
+    message = type_ = code = None
+    try:
+        parsed = json.loads(text) if text else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        error = parsed.get("error")
+        if isinstance(error, dict):
+            message = error.get("message")
+            type_ = error.get("type")
+            code = error.get("code")
+        elif isinstance(error, str):
+            message = error
+        elif isinstance(parsed.get("message"), str):
+            message = parsed["message"]
+    if not isinstance(message, str) or not message:
+        snippet = text.strip()[:200]
+        message = f"HTTP {status} {response.reason_phrase}" + (f": {snippet}" if snippet else "")
+    cls = protocol.error_class_for_status(status)
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "request_id": response.headers.get(protocol.REQUEST_ID_HEADER),
+        "response": parsed,
+        "body": text,
+        "type": type_ if isinstance(type_, str) else None,
+        "code": None if code is None else str(code),
+    }
+    if issubclass(cls, IgrisRateLimitError):
+        return cls(message, retry_after=parse_retry_after(response.headers), **kwargs)
+    return cls(message, **kwargs)
+
+
+def transport_error(exc: httpx.HTTPError, method: str, path: str) -> IgrisError:
+    """The typed error for a request that got no (complete) answer."""
+    cls = IgrisTimeoutError if isinstance(exc, httpx.TimeoutException) else IgrisConnectionError
+    detail = str(exc) or type(exc).__name__
+    return cls(f"{type(exc).__name__} on {method} {path}: {detail}")
+
+
+class _Attempts:
+    """Retry bookkeeping shared by the sync and async loops."""
+
+    __slots__ = ("attempt", "max_retries", "method", "path", "secret", "started")
+
+    def __init__(self, req: PreparedRequest, max_retries: int, secret: str) -> None:
+        self.attempt = 0
+        self.max_retries = max_retries
+        self.method = req.method
+        self.path = req.path
+        self.secret = secret
+        self.started = 0.0
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+
+    def log(self, status: object, request_id: str | None) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %s request_id=%s attempt=%d duration=%.3fs",
+                self.method,
+                self.path,
+                status,
+                request_id,
+                self.attempt + 1,
+                time.perf_counter() - self.started,
+            )
+
+    def after_transport_error(self, exc: httpx.HTTPError) -> float:
+        """Delay before the next attempt, or raise the typed error when out of attempts."""
+        err = transport_error(exc, self.method, self.path)
+        self.log(type(exc).__name__, None)
+        if self.attempt >= self.max_retries:
+            raise err from exc
+        self.attempt += 1
+        return retry_delay(self.attempt - 1, None)
+
+    def after_error_response(self, response: httpx.Response) -> float:
+        """Delay before the next attempt, or raise the typed error (4xx, or out of attempts)."""
+        err = error_from_response(response, self.secret)
+        self.log(response.status_code, err.request_id)
+        if not should_retry_status(response.status_code) or self.attempt >= self.max_retries:
+            raise err
+        self.attempt += 1
+        return retry_delay(self.attempt - 1, parse_retry_after(response.headers))
+
+    def ok(self, response: httpx.Response) -> httpx.Response:
+        self.log(response.status_code, response.headers.get(protocol.REQUEST_ID_HEADER))
+        return response
+
+
+def _is_success(status: int) -> bool:
+    return 200 <= status < 300
+
+
+class SyncTransport:
+    """Sends prepared requests over one ``httpx.Client`` (the caller's, or one it owns)."""
+
+    def __init__(self, http_client: httpx.Client | None = None) -> None:
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise IgrisInputTypeError(
+                f"invalid http_client {http_client!r}: expected an httpx.Client"
+            )
+        self.owns_client = http_client is None
+        self.client = http_client or httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=False)
+
+    def send(
+        self, options: ClientOptions, req: PreparedRequest, *, stream: bool = False
+    ) -> httpx.Response:
+        """Send with retries; a 2xx response (body read unless ``stream``) or a typed error."""
+        attempts = _Attempts(req, options.max_retries, options.api_key.get_secret_value())
+        url = options.base_url + req.path
+        timeout = options.timeout
+        while True:
+            request = self.client.build_request(
+                req.method, url, headers=req.headers, content=req.content, timeout=timeout
+            )
+            attempts.start()
+            try:
+                response = self.client.send(request, stream=True, follow_redirects=False)
+            except httpx.HTTPError as exc:
+                time.sleep(attempts.after_transport_error(exc))
+                continue
+            try:
+                if not stream or not _is_success(response.status_code):
+                    response.read()
+            except httpx.HTTPError as exc:
+                response.close()
+                attempts.log(type(exc).__name__, None)
+                raise transport_error(exc, req.method, req.path) from exc
+            if _is_success(response.status_code):
+                return attempts.ok(response)
+            response.close()
+            time.sleep(attempts.after_error_response(response))
+
+    def close(self) -> None:
+        """Close the pool if this transport created it."""
+        if self.owns_client:
+            self.client.close()
+
+
+class AsyncTransport:
+    """Sends prepared requests over one ``httpx.AsyncClient`` (the caller's, or one it owns)."""
+
+    def __init__(self, http_client: httpx.AsyncClient | None = None) -> None:
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise IgrisInputTypeError(
+                f"invalid http_client {http_client!r}: expected an httpx.AsyncClient"
+            )
+        self.owns_client = http_client is None
+        self.client = http_client or httpx.AsyncClient(
+            limits=DEFAULT_LIMITS, follow_redirects=False
+        )
+
+    async def send(
+        self, options: ClientOptions, req: PreparedRequest, *, stream: bool = False
+    ) -> httpx.Response:
+        """Send with retries; a 2xx response (body read unless ``stream``) or a typed error."""
+        attempts = _Attempts(req, options.max_retries, options.api_key.get_secret_value())
+        url = options.base_url + req.path
+        timeout = options.timeout
+        while True:
+            request = self.client.build_request(
+                req.method, url, headers=req.headers, content=req.content, timeout=timeout
+            )
+            attempts.start()
+            try:
+                response = await self.client.send(request, stream=True, follow_redirects=False)
+            except httpx.HTTPError as exc:
+                await anyio.sleep(attempts.after_transport_error(exc))
+                continue
+            try:
+                if not stream or not _is_success(response.status_code):
+                    await response.aread()
+            except httpx.HTTPError as exc:
+                await response.aclose()
+                attempts.log(type(exc).__name__, None)
+                raise transport_error(exc, req.method, req.path) from exc
+            if _is_success(response.status_code):
+                return attempts.ok(response)
+            await response.aclose()
+            await anyio.sleep(attempts.after_error_response(response))
+
+    async def aclose(self) -> None:
+        """Close the pool if this transport created it."""
+        if self.owns_client:
+            await self.client.aclose()

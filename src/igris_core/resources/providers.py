@@ -1,0 +1,46 @@
+"""``client.llm_providers``: the providers registered on the gateway."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from igris_core._requests import parse_providers, prepare_providers
+from igris_core.types.providers import LlmProviderInfo
+
+if TYPE_CHECKING:
+    from igris_core.client import AsyncIgris, Igris
+
+__all__ = ["AsyncLlmProviders", "LlmProviders"]
+
+
+class LlmProviders:
+    """``GET /llm/providers``."""
+
+    def __init__(self, client: Igris) -> None:
+        self._client = client
+
+    def list(self) -> list[LlmProviderInfo]:
+        """Every registered provider: slug, name, base URL, auth style, endpoints.
+
+        Example::
+
+            for p in client.llm_providers.list():
+                print(p.slug, p.name, p.auth_style)
+        """
+        client = self._client
+        return parse_providers(
+            client._transport.send(client._options, prepare_providers(client._options))
+        )
+
+
+class AsyncLlmProviders:
+    """``GET /llm/providers``, async."""
+
+    def __init__(self, client: AsyncIgris) -> None:
+        self._client = client
+
+    async def list(self) -> list[LlmProviderInfo]:
+        """Async form of :meth:`LlmProviders.list`."""
+        client = self._client
+        response = await client._transport.send(client._options, prepare_providers(client._options))
+        return parse_providers(response)

@@ -1,0 +1,275 @@
+"""Streams of server-sent events: :class:`Stream` (sync) and :class:`AsyncStream`.
+
+Rules (PROTOCOL.md, "Streaming"): ``data: [DONE]`` ends a stream; an event whose JSON object has
+an ``error`` member raises the typed error; a connection that ends or breaks before ``[DONE]``
+raises :class:`~igris_core.IgrisStreamError`, never a silently short answer. Breaking out of the
+loop, ``close()`` or leaving the ``with`` block closes the HTTP response.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import ValidationError
+
+from igris_core import protocol
+from igris_core.accumulator import StreamAccumulator
+from igris_core.errors import (
+    IgrisDecodeError,
+    IgrisError,
+    IgrisStreamError,
+    IgrisTimeoutError,
+)
+from igris_core.sse import ServerSentEvent, SSEDecoder
+from igris_core.types.chat import ChatCompletionChunk, ChatCompletionResponse
+
+__all__ = ["AsyncChatCompletionStream", "AsyncStream", "ChatCompletionStream", "Stream"]
+
+T = TypeVar("T")
+
+
+def _error_event(payload: Any, request_id: str | None) -> IgrisError:
+    error = payload.get("error") if isinstance(payload, dict) else payload
+    status = protocol.status_of_stream_error(error)
+    message = error.get("message") if isinstance(error, dict) else None
+    if not isinstance(message, str) or not message:
+        message = f"error event in stream: {json.dumps(error)[:200]}"
+    cls = protocol.error_class_for_status(status) if status is not None else IgrisError
+    type_ = error.get("type") if isinstance(error, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return cls(
+        message,
+        status_code=status,
+        request_id=request_id,
+        response=payload,
+        type=type_ if isinstance(type_, str) else None,
+        code=None if code is None else str(code),
+    )
+
+
+def _check_event(event: ServerSentEvent, request_id: str | None) -> None:
+    """Raise the typed error if the event is an error event."""
+    data = event.data
+    if event.event != "error" and '"error"' not in data:
+        return
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        if event.event == "error":
+            raise IgrisError(
+                f"error event in stream: {data[:200]}", request_id=request_id
+            ) from None
+        return  # not JSON at all: the parser reports it
+    if event.event == "error" or (isinstance(payload, dict) and payload.get("error")):
+        raise _error_event(payload, request_id)
+
+
+def _stream_broken(exc: httpx.HTTPError, events: int, request_id: str | None) -> IgrisError:
+    if isinstance(exc, httpx.TimeoutException):
+        return IgrisTimeoutError(
+            f"stream timed out after {events} events: {exc}", request_id=request_id
+        )
+    return IgrisStreamError(
+        f"stream broken after {events} events, before [DONE]: {exc or type(exc).__name__}",
+        request_id=request_id,
+    )
+
+
+def _stream_ended(events: int, request_id: str | None) -> IgrisStreamError:
+    return IgrisStreamError(
+        f"stream ended after {events} events without [DONE]: the answer is incomplete",
+        request_id=request_id,
+    )
+
+
+class _StreamBase(Generic[T]):
+    def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
+        self.response = response
+        self.request_id: str | None = response.headers.get(protocol.REQUEST_ID_HEADER)
+        self.completed = False
+        self._parse = parse
+        self._events = 0
+
+    def _item(self, event: ServerSentEvent) -> T:
+        _check_event(event, self.request_id)
+        try:
+            item = self._parse(event.data)
+        except (ValidationError, ValueError) as exc:
+            raise IgrisDecodeError(
+                f"malformed stream event after {self._events} events: {event.data[:200]!r}",
+                request_id=self.request_id,
+                body=event.data,
+                status_code=self.response.status_code,
+            ) from exc
+        self._events += 1
+        return item
+
+
+class Stream(_StreamBase[T]):
+    """An iterable of parsed stream events; also a context manager.
+
+    Example::
+
+        with client.chat.completions.create(model=..., messages=..., stream=True) as stream:
+            for chunk in stream:
+                print(chunk.choices[0].delta.content or "", end="")
+    """
+
+    def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
+        super().__init__(response, parse)
+        self._iterator = self._iterate()
+
+    def _iterate(self) -> Generator[T, None, None]:
+        decoder = SSEDecoder()
+        try:
+            for raw in self.response.iter_bytes():
+                for event in decoder.feed(raw):
+                    if event.data == protocol.SSE_DONE:
+                        self.completed = True
+                        for _ in self.response.iter_bytes():  # let the connection be reused
+                            pass
+                        return
+                    yield self._item(event)
+        except httpx.HTTPError as exc:
+            raise _stream_broken(exc, self._events, self.request_id) from exc
+        finally:
+            self.response.close()
+        raise _stream_ended(self._events, self.request_id)
+
+    def __iter__(self) -> Iterator[T]:
+        return self._iterator
+
+    def __next__(self) -> T:
+        return next(self._iterator)
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._iterator.close()
+        self.response.close()
+
+    def __enter__(self) -> Stream[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncStream(_StreamBase[T]):
+    """An async iterable of parsed stream events; also an async context manager.
+
+    Example::
+
+        async with await client.chat.completions.create(..., stream=True) as stream:
+            async for chunk in stream:
+                ...
+    """
+
+    def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
+        super().__init__(response, parse)
+        self._iterator = self._iterate()
+
+    async def _iterate(self) -> AsyncGenerator[T, None]:
+        decoder = SSEDecoder()
+        try:
+            async for raw in self.response.aiter_bytes():
+                for event in decoder.feed(raw):
+                    if event.data == protocol.SSE_DONE:
+                        self.completed = True
+                        async for _ in self.response.aiter_bytes():
+                            pass
+                        return
+                    yield self._item(event)
+        except httpx.HTTPError as exc:
+            raise _stream_broken(exc, self._events, self.request_id) from exc
+        finally:
+            await self.response.aclose()
+        raise _stream_ended(self._events, self.request_id)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._iterator
+
+    async def __anext__(self) -> T:
+        return await self._iterator.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection."""
+        await self._iterator.aclose()
+        await self.response.aclose()
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _chat_parser(accumulator: StreamAccumulator) -> Callable[[str], ChatCompletionChunk]:
+    validate = ChatCompletionChunk.model_validate_json
+    add = accumulator.add
+
+    def parse(data: str) -> ChatCompletionChunk:
+        return add(validate(data))
+
+    return parse
+
+
+def _final(stream: _StreamBase[Any], accumulator: StreamAccumulator) -> ChatCompletionResponse:
+    if not stream.completed:
+        raise IgrisStreamError(
+            "the stream has not been read to its end: iterate it fully first",
+            request_id=stream.request_id,
+        )
+    response = accumulator.response()
+    response._igris_request_id = stream.request_id
+    return response
+
+
+class ChatCompletionStream(Stream[ChatCompletionChunk]):
+    """A chat-completion stream. Chunks are normalised by a :class:`StreamAccumulator` as they
+    arrive; :meth:`get_final_response` gives the assembled answer once the stream is read."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.accumulator = StreamAccumulator()
+        super().__init__(response, _chat_parser(self.accumulator))
+
+    def get_final_response(self) -> ChatCompletionResponse:
+        """The whole answer (text, tool calls, usage), after the stream reached ``[DONE]``."""
+        return _final(self, self.accumulator)
+
+    def until_done(self) -> ChatCompletionResponse:
+        """Read the rest of the stream and return the assembled answer."""
+        for _ in self:
+            pass
+        return self.get_final_response()
+
+
+class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
+    """The async form of :class:`ChatCompletionStream`."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.accumulator = StreamAccumulator()
+        super().__init__(response, _chat_parser(self.accumulator))
+
+    def get_final_response(self) -> ChatCompletionResponse:
+        """The whole answer (text, tool calls, usage), after the stream reached ``[DONE]``."""
+        return _final(self, self.accumulator)
+
+    async def until_done(self) -> ChatCompletionResponse:
+        """Read the rest of the stream and return the assembled answer."""
+        async for _ in self:
+            pass
+        return self.get_final_response()
