@@ -65,13 +65,13 @@ def _check_text(what: str, value: object) -> str:
         raise IgrisInputTypeError(
             f"invalid {what} {value!r} ({type(value).__name__}): expected a string"
         )
-    if not value.strip():
-        raise IgrisInputError(f"invalid {what} {value!r}: expected a non-empty string")
     if _has_control(value):
         raise IgrisInputError(
             f"invalid {what} {value!r}: control characters (CR, LF, NUL, ...) are not allowed "
             "in Igris identity headers"
         )
+    if not value.strip():
+        raise IgrisInputError(f"invalid {what} {value!r}: expected a non-empty string")
     if len(value) > protocol.IDENTITY_VALUE_MAX_CHARS:
         raise IgrisInputError(
             f"invalid {what} {value[:40]!r}... ({len(value)} characters): at most "

@@ -31,7 +31,8 @@ class SSEDecoder:
         for chunk in response.iter_bytes():
             for event in decoder.feed(chunk):
                 handle(event.data)
-        decoder.close()  # an event left without its blank line at EOF is dropped (the spec)
+        for event in decoder.close():  # the end of the body may complete one last event
+            handle(event.data)
     """
 
     __slots__ = ("_buffer", "_data", "_event", "_id", "_retry", "_started")
@@ -106,8 +107,12 @@ class SSEDecoder:
         """True when bytes or fields of an unfinished event are buffered."""
         return bool(self._buffer or self._data)
 
-    def close(self) -> None:
-        """End of stream: an event not closed by a blank line is discarded, as the spec says."""
+    def close(self) -> list[ServerSentEvent]:
+        """End of stream: return what a CR held back at the very end completes (it could not be
+        known to be a line end before); an event not closed by a blank line is discarded, as
+        the spec says."""
+        events = self.feed(b"\n") if self._buffer.endswith(b"\r") else []
         self._buffer = b""
         self._data = []
         self._event = None
+        return events

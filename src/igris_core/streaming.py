@@ -9,6 +9,7 @@ loop, ``close()`` or leaving the ``with`` block closes the HTTP response.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -119,21 +120,30 @@ class Stream(_StreamBase[T]):
                 print(chunk.choices[0].delta.content or "", end="")
     """
 
+    # The live generator is held weakly: a `for` loop that breaks early drops the last strong
+    # reference, and CPython then finalises it at once, which closes the response.
     def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
         super().__init__(response, parse)
-        self._iterator = self._iterate()
+        self._generator: weakref.ref[Generator[T, None, None]] | None = None
+        self._held: Generator[T, None, None] | None = None
 
     def _iterate(self) -> Generator[T, None, None]:
         decoder = SSEDecoder()
         try:
-            for raw in self.response.iter_bytes():
+            chunks = self.response.iter_bytes()
+            for raw in chunks:
                 for event in decoder.feed(raw):
                     if event.data == protocol.SSE_DONE:
                         self.completed = True
-                        for _ in self.response.iter_bytes():  # let the connection be reused
+                        for _ in chunks:  # read to the end, so the connection can be reused
                             pass
                         return
                     yield self._item(event)
+            for event in decoder.close():
+                if event.data == protocol.SSE_DONE:
+                    self.completed = True
+                    return
+                yield self._item(event)
         except httpx.HTTPError as exc:
             raise _stream_broken(exc, self._events, self.request_id) from exc
         finally:
@@ -141,14 +151,27 @@ class Stream(_StreamBase[T]):
         raise _stream_ended(self._events, self.request_id)
 
     def __iter__(self) -> Iterator[T]:
-        return self._iterator
+        generator = self._generator() if self._generator is not None else None
+        if generator is None:
+            if self._generator is not None and not self.completed:
+                raise IgrisStreamError(
+                    "the stream was closed before its end", request_id=self.request_id
+                )
+            generator = self._iterate()
+            self._generator = weakref.ref(generator)
+        return generator
 
     def __next__(self) -> T:
-        return next(self._iterator)
+        if self._held is None:
+            self._held = self.__iter__()  # type: ignore[assignment]
+        assert self._held is not None
+        return next(self._held)
 
     def close(self) -> None:
         """Stop reading and release the connection."""
-        self._iterator.close()
+        generator = self._generator() if self._generator is not None else None
+        if generator is not None:
+            generator.close()
         self.response.close()
 
     def __enter__(self) -> Stream[T]:
@@ -175,19 +198,26 @@ class AsyncStream(_StreamBase[T]):
 
     def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
         super().__init__(response, parse)
-        self._iterator = self._iterate()
+        self._generator: weakref.ref[AsyncGenerator[T, None]] | None = None
+        self._held: AsyncGenerator[T, None] | None = None
 
     async def _iterate(self) -> AsyncGenerator[T, None]:
         decoder = SSEDecoder()
         try:
-            async for raw in self.response.aiter_bytes():
+            chunks = self.response.aiter_bytes()
+            async for raw in chunks:
                 for event in decoder.feed(raw):
                     if event.data == protocol.SSE_DONE:
                         self.completed = True
-                        async for _ in self.response.aiter_bytes():
+                        async for _ in chunks:  # read to the end: the connection is reused
                             pass
                         return
                     yield self._item(event)
+            for event in decoder.close():
+                if event.data == protocol.SSE_DONE:
+                    self.completed = True
+                    return
+                yield self._item(event)
         except httpx.HTTPError as exc:
             raise _stream_broken(exc, self._events, self.request_id) from exc
         finally:
@@ -195,14 +225,27 @@ class AsyncStream(_StreamBase[T]):
         raise _stream_ended(self._events, self.request_id)
 
     def __aiter__(self) -> AsyncIterator[T]:
-        return self._iterator
+        generator = self._generator() if self._generator is not None else None
+        if generator is None:
+            if self._generator is not None and not self.completed:
+                raise IgrisStreamError(
+                    "the stream was closed before its end", request_id=self.request_id
+                )
+            generator = self._iterate()
+            self._generator = weakref.ref(generator)
+        return generator
 
     async def __anext__(self) -> T:
-        return await self._iterator.__anext__()
+        if self._held is None:
+            self._held = self.__aiter__()  # type: ignore[assignment]
+        assert self._held is not None
+        return await self._held.__anext__()
 
     async def aclose(self) -> None:
         """Stop reading and release the connection."""
-        await self._iterator.aclose()
+        generator = self._generator() if self._generator is not None else None
+        if generator is not None:
+            await generator.aclose()
         await self.response.aclose()
 
     async def __aenter__(self) -> AsyncStream[T]:
