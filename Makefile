@@ -45,7 +45,7 @@ notebooks: install
 test: lint typecheck unit notebooks
 
 bench: install
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python -m benchmarks.run_all
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

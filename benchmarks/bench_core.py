@@ -92,23 +92,21 @@ def main(n: int = 300) -> dict[str, Any]:
         "openai": subprocess_cpu("import openai"),
         "python": subprocess_cpu("pass"),
     }
+    rows = [
+        ("per call: Igris vs raw httpx", per_call["igris"], per_call["httpx"], 1.3),
+        ("per call: Igris vs openai SDK", per_call["igris"], per_call["openai"], 0.6),
+        ("per chunk: Igris vs httpx + json.loads", chunk["igris"], chunk["httpx"], 2.0),
+        ("per chunk: Igris vs openai SDK", chunk["igris"], chunk["openai"], None),
+        (
+            "import (CPU minus a bare interpreter): igris_core vs openai",
+            imports["igris"] - imports["python"],
+            imports["openai"] - imports["python"],
+            None,
+        ),
+    ]
     print(f"\nigris_core client benchmark on {machine()}")
-    print_table(
-        "client CPU per operation",
-        [
-            ("per call: Igris vs raw httpx", per_call["igris"], per_call["httpx"], 1.3),
-            ("per call: Igris vs openai SDK", per_call["igris"], per_call["openai"], 0.6),
-            ("per chunk: Igris vs httpx + json.loads", chunk["igris"], chunk["httpx"], 2.0),
-            ("per chunk: Igris vs openai SDK", chunk["igris"], chunk["openai"], None),
-            (
-                "import (minus bare interpreter): igris_core vs openai",
-                imports["igris"] - imports["python"],
-                imports["openai"] - imports["python"],
-                None,
-            ),
-        ],
-    )
-    return {"per_call": per_call, "per_chunk": chunk, "import": imports}
+    print_table("client CPU per operation", rows)
+    return {"rows": rows, "per_call": per_call, "per_chunk": chunk, "import": imports}
 
 
 if __name__ == "__main__":
