@@ -1,0 +1,98 @@
+"""An offline Igris gateway: the Igris wire protocol served on 127.0.0.1, for tests, notebooks,
+demos and CI without network access (like ``moto`` for AWS).
+
+It serves what PROTOCOL.md describes: ``GET /llm/providers``, and per connection
+``POST /llm/<slug>/v1/chat/completions`` (JSON and SSE), ``/embeddings`` and, for
+Anthropic-style connections, ``/messages``. Every call is authenticated, checked against deny rules
+and rate limits, and recorded in an audit trail with its identity headers and usage.
+
+Python::
+
+    from igris_core.local_gateway import LocalGateway, Fault, ScriptedReply
+
+    with LocalGateway() as gw:            # also `async with`
+        gw.deny("no-secrets", pattern=r"(?i)password")
+        gw.script("openai-prod", ScriptedReply.tool_call("search", {"q": "igris"}))
+        gw.inject_fault("openai-prod", Fault(status=503, times=1))
+        ...                               # call gw.connection_url("openai-prod") with gw.api_key
+        print(gw.audit[-1])
+
+pytest: ``pytest_plugins = ["igris_core.testing"]`` gives the ``igris_gateway`` fixture.
+
+Command line: ``python -m igris_core.local_gateway [--host 127.0.0.1] [--port 8787]
+[--config FILE.toml] [--api-key KEY]`` (``--port 0`` picks a free port) prints the base URL and
+the ``export IGRIS_BASE_URL=... IGRIS_API_KEY=...`` lines, then serves until Ctrl-C.
+
+Backends of a connection:
+
+- ``echo`` (default): deterministic answers derived from the request (the last user message),
+  honouring ``max_tokens``, ``stop``, ``n``, forced tools (schema-valid arguments) and
+  ``response_format``; streamed word by word.
+- ``script``: replies queued with :meth:`LocalGateway.script` (queued replies are served first
+  on every backend; an empty queue on a ``script`` connection answers 400 ``script_exhausted``).
+- ``forward``: a real OpenAI-compatible upstream (vLLM, Ollama, llama.cpp, OpenAI...).
+
+Deny rules and rate limits apply to the connection routes (after the key check, before any
+backend); faults (:class:`Fault`) are injected per connection. Embeddings come from a local
+feature-hashing embedder (:mod:`.embedder`), so lexical retrieval works offline.
+
+TOML configuration (``--config``; see ``example-config.toml`` next to this file). All sections
+are optional; unknown fields are errors::
+
+    max_body_bytes = 10485760            # larger bodies get 413 (default 10 MiB)
+
+    [keys]                               # key id = key; none: one ig_local_... key is generated
+    default = "ig_local_dev_key"
+
+    [[connections]]                      # none listed: openai-prod, anthropic-prod, google-prod
+    slug = "openai-prod"
+    provider = "openai"                  # a slug of GET /llm/providers
+    backend = "echo"                     # echo | script | forward
+    embedding_dimensions = 256           # default vector size of /embeddings
+    # upstream_base_url = "http://127.0.0.1:8000/v1"   # forward only
+    # upstream_api_key_env = "VLLM_API_KEY"            # forward: env var holding the key
+
+    [[deny]]                             # 403 policy_denied, code = name; all fields must match
+    name = "no-secrets"
+    pattern = "(?i)password"             # regex searched in the request's message text
+    # key_id, user, connection, model = "..."; metadata = { team = "sandbox" }
+
+    [[rate_limits]]                      # 429 + Retry-After, code = name; sliding window
+    name = "per-key"
+    limit = 60                           # requests...
+    window = 60                          # ...per this many seconds
+    per = "key"                          # key | user | connection
+    # connection = "openai-prod"         # only count calls to this connection
+
+Without ``--config`` the default configuration is used: a generated key and the ``openai-prod``
+(OpenAI), ``anthropic-prod`` (Anthropic, serves ``/v1/messages``) and ``google-prod`` (Google)
+connections, all on the echo backend.
+"""
+
+from igris_core.local_gateway.audit import AuditEntry
+from igris_core.local_gateway.config import (
+    ConnectionConfig,
+    DenyRule,
+    GatewayConfig,
+    RateLimitRule,
+)
+from igris_core.local_gateway.config_file import load_config
+from igris_core.local_gateway.faults import Fault
+from igris_core.local_gateway.providers import PROVIDERS
+from igris_core.local_gateway.scripted import ScriptedReply
+from igris_core.local_gateway.server import LocalGateway
+from igris_core.local_gateway.stream_shapes import STREAM_SHAPES
+
+__all__ = [
+    "PROVIDERS",
+    "STREAM_SHAPES",
+    "AuditEntry",
+    "ConnectionConfig",
+    "DenyRule",
+    "Fault",
+    "GatewayConfig",
+    "LocalGateway",
+    "RateLimitRule",
+    "ScriptedReply",
+    "load_config",
+]

@@ -1,0 +1,64 @@
+"""The Starlette application of a local gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from igris_core.local_gateway.backends.forward import Forwarder
+from igris_core.local_gateway.context import context_of
+from igris_core.local_gateway.errors import GatewayError
+from igris_core.local_gateway.handlers import Handlers
+from igris_core.local_gateway.middleware import GatewayMiddleware
+from igris_core.local_gateway.routes import ROUTE_TEMPLATES
+from igris_core.local_gateway.state import GatewayState
+
+__all__ = ["create_app"]
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    ctx = context_of(request)
+    ctx.error_type, ctx.rule = exc.type, exc.rule
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # Starlette's own 404 (no such route) and 405 (wrong method), in the protocol's shape.
+    assert isinstance(exc, HTTPException)
+    message = {404: "no such route", 405: "method not allowed"}.get(exc.status_code, exc.detail)
+    error = GatewayError(
+        exc.status_code, f"{message}: {request.method} {request.url.path}", headers=exc.headers
+    )
+    context_of(request).error_type = error.type
+    return error.response()
+
+
+def create_app(state: GatewayState) -> Starlette:
+    """A gateway app serving ``state`` (its routes come from :mod:`igris_core.protocol`)."""
+    handlers = Handlers(state, Forwarder())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await handlers.forwarder.aclose()
+
+    routes = [
+        Route(ROUTE_TEMPLATES["providers"], handlers.providers, methods=["GET"]),
+        Route(ROUTE_TEMPLATES["chat"], handlers.chat, methods=["POST"]),
+        Route(ROUTE_TEMPLATES["embeddings"], handlers.embeddings, methods=["POST"]),
+        Route(ROUTE_TEMPLATES["messages"], handlers.messages, methods=["POST"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(GatewayMiddleware, state=state)],
+        exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,1 @@
+"""Backends that answer a connection's calls: ``echo``, ``script`` and ``forward``."""

@@ -1,0 +1,32 @@
+"""Reading a request body: the size limit (413), JSON (400) and a JSON object (422)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from igris_core.local_gateway.errors import GatewayError
+
+__all__ = ["read_json_object"]
+
+
+async def read_json_object(request: Request, limit: int) -> tuple[bytes, dict[str, Any]]:
+    """The raw body and its JSON object. The size is checked as the body streams in, so a body
+    without ``Content-Length`` (chunked) cannot get past the limit either."""
+    parts: list[bytes] = []
+    size = 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise GatewayError(413, f"request body exceeds the limit of {limit} bytes")
+        parts.append(part)
+    raw = b"".join(parts)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise GatewayError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise GatewayError(422, "invalid request: the body must be a JSON object")
+    return raw, data

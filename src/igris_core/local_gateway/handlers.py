@@ -1,0 +1,239 @@
+"""The route handlers. Every connection route runs the same steps, in this order:
+
+connection lookup (404) -> body (413, 400) -> shape (422) -> deny rules (403) -> rate limits
+(429) -> faults (latency, injected status) -> scripted reply or backend -> answer (JSON or SSE).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from igris_core import protocol
+from igris_core.local_gateway.answer import ChatAnswer
+from igris_core.local_gateway.anthropic_render import error_event as anthropic_error_event
+from igris_core.local_gateway.anthropic_render import message_body, message_events
+from igris_core.local_gateway.anthropic_request import messages_request_user, parse_messages_request
+from igris_core.local_gateway.backends.echo import echo_answer
+from igris_core.local_gateway.backends.forward import Forwarder
+from igris_core.local_gateway.backends.script import exhausted_error, scripted_answer
+from igris_core.local_gateway.body import read_json_object
+from igris_core.local_gateway.chat_request import embedding_inputs, parse_chat_request
+from igris_core.local_gateway.config import ConnectionConfig
+from igris_core.local_gateway.context import RequestContext, context_of
+from igris_core.local_gateway.conversation import Conversation
+from igris_core.local_gateway.embedder import embed, encode_base64
+from igris_core.local_gateway.errors import GatewayError
+from igris_core.local_gateway.faults import FaultPlan
+from igris_core.local_gateway.openai_render import ChatIds, completion_body, completion_chunks
+from igris_core.local_gateway.policies import check_deny_rules
+from igris_core.local_gateway.providers import PROVIDERS, provider_info
+from igris_core.local_gateway.routes import ROUTE_SUFFIXES
+from igris_core.local_gateway.sse import DONE_EVENT, json_event, play_stream
+from igris_core.local_gateway.state import GatewayState
+from igris_core.local_gateway.stream_shapes import apply_stream_shape
+from igris_core.local_gateway.text import count_words
+
+__all__ = ["Handlers"]
+
+# Embedding this much text at once would hold up the event loop: do it in a worker thread.
+_EMBED_IN_THREAD_CHARS = 20_000
+
+
+def _json(payload: Any, *, malformed: bool) -> Response:
+    response = JSONResponse(payload)
+    if malformed:  # an injected fault: half of a JSON text is never valid JSON
+        response.body = response.body[: max(1, len(response.body) // 2)]
+        response.headers["content-length"] = str(len(response.body))
+    return response
+
+
+def _sse(stream: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(
+        stream, media_type=protocol.SSE_CONTENT_TYPE, headers={"Cache-Control": "no-cache"}
+    )
+
+
+class Handlers:
+    """The endpoints of one gateway app."""
+
+    def __init__(self, state: GatewayState, forwarder: Forwarder) -> None:
+        self.state = state
+        self.forwarder = forwarder
+
+    async def providers(self, request: Request) -> Response:
+        """``GET /llm/providers``: the built-in provider registry."""
+        return JSONResponse([p.to_wire() for p in PROVIDERS])
+
+    # --- shared steps ----------------------------------------------------------------------------
+    def _connection(self, ctx: RequestContext) -> ConnectionConfig:
+        connection = self.state.connection(ctx.slug)
+        if connection is None:
+            raise GatewayError(404, f"unknown connection {ctx.slug!r}", code="unknown_connection")
+        suffix = ROUTE_SUFFIXES[ctx.route]
+        if not provider_info(connection.provider).supports(suffix):
+            raise GatewayError(
+                404,
+                f"connection {ctx.slug!r} (provider {connection.provider}) does not serve {suffix}",
+                code="unsupported_route",
+            )
+        return connection
+
+    async def _body(self, request: Request, ctx: RequestContext) -> tuple[bytes, dict[str, Any]]:
+        raw, body = await read_json_object(request, self.state.max_body_bytes)
+        model = body.get("model")
+        ctx.model = model if isinstance(model, str) else None
+        ctx.stream = body.get("stream") is True
+        user = body.get("user")
+        if ctx.user is None and isinstance(user, str):
+            ctx.user = user  # the body's user stands in when no X-Igris-User header was sent
+        return raw, body
+
+    async def _admit(self, ctx: RequestContext, text: str) -> FaultPlan:
+        facts = ctx.facts(text)
+        check_deny_rules(self.state.deny_rules(), facts)
+        self.state.limiter.check(self.state.rate_limits(), facts)
+        assert ctx.slug is not None  # a connection route always names one
+        plan = self.state.plan_faults(ctx.slug, ctx.route, ctx.stream)
+        if plan.latency > 0:
+            await asyncio.sleep(plan.latency)
+        if plan.error is not None:
+            raise plan.error
+        if plan.stream.error is not None:
+            ctx.error_type = plan.stream.error.type
+        return plan
+
+    def _answer(
+        self, connection: ConnectionConfig, conversation: Conversation
+    ) -> ChatAnswer | None:
+        """The scripted reply if one is queued, else the backend's answer (``None``: forward)."""
+        reply = self.state.next_scripted(connection.slug)
+        if reply is not None:
+            return scripted_answer(reply, conversation)
+        if connection.backend == "forward":
+            return None
+        if connection.backend == "script":
+            raise exhausted_error(connection.slug)
+        return echo_answer(conversation)
+
+    # --- routes ----------------------------------------------------------------------------------
+    async def chat(self, request: Request) -> Response:
+        """``POST /llm/<slug>/v1/chat/completions``."""
+        ctx = context_of(request)
+        connection = self._connection(ctx)
+        raw, body = await self._body(request, ctx)
+        conversation = parse_chat_request(body)
+        plan = await self._admit(ctx, conversation.all_text())
+        answer = self._answer(connection, conversation)
+        if answer is None:
+            return await self.forwarder.forward(
+                connection=connection,
+                suffix=protocol.CHAT_COMPLETIONS_SUFFIX,
+                request=request,
+                raw_body=raw,
+                ctx=ctx,
+                plan=plan,
+                conversation=conversation,
+            )
+        ctx.usage = answer.usage.to_audit()
+        ids = ChatIds("chatcmpl-" + ctx.request_id[-24:], int(time.time()), conversation.model)
+        if not conversation.stream:
+            return _json(completion_body(answer, ids), malformed=plan.malformed_json)
+        chunks = completion_chunks(answer, ids, include_usage=conversation.include_usage)
+        if plan.stream.shape is not None:
+            chunks = apply_stream_shape(plan.stream.shape, chunks, answer.usage)
+        error = plan.stream.error or GatewayError(500, "injected fault: error event")
+        return _sse(
+            play_stream(
+                [json_event(c) for c in chunks],
+                plan.stream,
+                error_event=json_event(error.body()),
+                done=DONE_EVENT,
+            )
+        )
+
+    async def messages(self, request: Request) -> Response:
+        """``POST /llm/<slug>/v1/messages`` (Anthropic-style connections)."""
+        ctx = context_of(request)
+        connection = self._connection(ctx)
+        raw, body = await self._body(request, ctx)
+        if ctx.user is None:
+            ctx.user = messages_request_user(body)
+        conversation = parse_messages_request(body)
+        plan = await self._admit(ctx, conversation.all_text())
+        answer = self._answer(connection, conversation)
+        if answer is None:
+            return await self.forwarder.forward(
+                connection=connection,
+                suffix=protocol.MESSAGES_SUFFIX,
+                request=request,
+                raw_body=raw,
+                ctx=ctx,
+                plan=plan,
+                conversation=conversation,
+            )
+        ctx.usage = answer.usage.to_audit()
+        message_id = "msg_" + ctx.request_id[-24:]
+        if not conversation.stream:
+            return _json(
+                message_body(answer, message_id, conversation.model), malformed=plan.malformed_json
+            )
+        error = plan.stream.error or GatewayError(500, "injected fault: error event")
+        return _sse(
+            play_stream(
+                message_events(answer, message_id, conversation.model),
+                plan.stream,
+                error_event=anthropic_error_event(error),
+                done=None,
+            )
+        )
+
+    async def embeddings(self, request: Request) -> Response:
+        """``POST /llm/<slug>/v1/embeddings``: the local embedder (or the forward upstream)."""
+        ctx = context_of(request)
+        connection = self._connection(ctx)
+        raw, body = await self._body(request, ctx)
+        parsed, texts = embedding_inputs(body)
+        plan = await self._admit(ctx, "\n".join(texts))
+        if connection.backend == "forward":
+            return await self.forwarder.forward(
+                connection=connection,
+                suffix=protocol.EMBEDDINGS_SUFFIX,
+                request=request,
+                raw_body=raw,
+                ctx=ctx,
+                plan=plan,
+                conversation=None,
+            )
+        dimensions = parsed.dimensions or connection.embedding_dimensions
+
+        def vectors() -> list[list[float]]:
+            return [embed(text, dimensions) for text in texts]
+
+        if sum(len(t) for t in texts) > _EMBED_IN_THREAD_CHARS:
+            embedded = await anyio.to_thread.run_sync(vectors)
+        else:
+            embedded = vectors()
+        as_base64 = parsed.encoding_format == "base64"
+        tokens = sum(count_words(t) for t in texts)
+        ctx.usage = {"prompt_tokens": tokens, "completion_tokens": 0, "total_tokens": tokens}
+        payload = {
+            "object": "list",
+            "data": [
+                {
+                    "object": "embedding",
+                    "index": i,
+                    "embedding": encode_base64(v) if as_base64 else v,
+                }
+                for i, v in enumerate(embedded)
+            ],
+            "model": parsed.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+        return _json(payload, malformed=plan.malformed_json)

@@ -1,0 +1,109 @@
+"""The gateway middleware: what every request gets, whatever route it hits.
+
+It gives each request its id (``X-Igris-Request-Id`` on every answer), decodes the identity
+headers, checks the key (401) and the declared body size (413), turns any unexpected exception
+into a 500 protocol error body (never a traceback page), and writes the audit entry of every
+call under ``/llm``. The entry is written just before the last byte of the answer is sent, so a
+caller that has read the answer always finds its entry.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from igris_core import protocol
+from igris_core.local_gateway.auth import presented_keys
+from igris_core.local_gateway.context import CONTEXT_SCOPE_KEY, RequestContext, new_context
+from igris_core.local_gateway.errors import GatewayError, StreamAbort
+from igris_core.local_gateway.state import GatewayState
+
+__all__ = ["GatewayMiddleware"]
+
+logger = logging.getLogger("igris_core.local_gateway")
+
+_REQUEST_ID = protocol.REQUEST_ID_HEADER.lower().encode("latin-1")
+_CONTENT_LENGTH = b"content-length"
+
+
+class GatewayMiddleware:
+    """Wraps the Starlette app (inside Starlette's own error middleware)."""
+
+    def __init__(self, app: ASGIApp, state: GatewayState) -> None:
+        self.app = app
+        self.state = state
+
+    def _record(self, ctx: RequestContext) -> None:
+        if ctx.audited and not ctx.recorded:
+            ctx.recorded = True
+            self.state.audit.append(ctx.entry(), ctx.ticket)
+
+    def _precheck(self, scope: Scope, ctx: RequestContext) -> GatewayError | None:
+        headers = scope.get("headers", [])
+        for key in presented_keys(headers):
+            ctx.key_id = self.state.key_id(key)
+            if ctx.key_id is not None:
+                break
+        if ctx.key_id is None:
+            return GatewayError(
+                401,
+                "missing or unknown API key: send 'Authorization: Bearer <key>' or 'x-api-key'",
+                code="invalid_api_key",
+            )
+        for name, value in headers:
+            if name == _CONTENT_LENGTH:
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return GatewayError(400, "invalid Content-Length header")
+                if declared > self.state.max_body_bytes:
+                    return GatewayError(
+                        413, f"request body exceeds the limit of {self.state.max_body_bytes} bytes"
+                    )
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        ctx = new_context(scope, self.state.audit.ticket())
+        scope[CONTEXT_SCOPE_KEY] = ctx
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                ctx.status = message["status"]
+                headers = [*message.get("headers", []), (_REQUEST_ID, ctx.request_id.encode())]
+                message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                self._record(ctx)
+            await send(message)
+
+        try:
+            error = self._precheck(scope, ctx)
+            if error is not None:
+                ctx.error_type = error.type
+                await error.response()(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, receive, send_wrapper)
+        except StreamAbort:
+            ctx.error_type = ctx.error_type or "stream_aborted"
+            self._record(ctx)
+            raise  # the server drops the connection: the client sees an incomplete body
+        except Exception as exc:
+            if started:  # too late for an error answer: drop the connection
+                ctx.error_type = ctx.error_type or "server_error"
+                self._record(ctx)
+                raise
+            logger.exception("unexpected error serving %s %s", ctx.method, ctx.path)
+            error = GatewayError(
+                500, f"internal error: {type(exc).__name__}", code="internal_error"
+            )
+            ctx.error_type = error.type
+            await error.response()(scope, receive, send_wrapper)
+        finally:
+            self._record(ctx)  # a client that went away mid-answer still gets its entry

@@ -1,0 +1,116 @@
+"""The audit trail: one entry per call under /llm, with identity, usage, status and timing."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import time
+
+import httpx
+import pytest
+
+from igris_core import protocol
+from igris_core.identity import Identity, identity_headers
+from igris_core.local_gateway import AuditEntry, Fault, LocalGateway
+from tests.local_gateway.helpers import CHAT, EMBEDDINGS, chat_body, stream_chat
+
+
+def test_identity_headers_are_decoded_into_the_entry(
+    gw: LocalGateway, client: httpx.Client
+) -> None:
+    identity = Identity(
+        user="Zoë Ω <zoe@corp.com>",
+        trace_id="run 42 / étape 1",
+        metadata={"Team": "plateforme ☕", "env": "100% prod", "plain": "ascii"},
+    )
+    headers = identity_headers(identity)
+    assert any("%" in v for v in headers.values())  # non-ASCII went out percent-encoded
+    before = time.time()
+    response = client.post(CHAT, json=chat_body("hi"), headers=headers)
+    (entry,) = gw.audit
+    assert entry.user == "Zoë Ω <zoe@corp.com>"
+    assert entry.trace_id == "run 42 / étape 1"
+    # header names reach the server lowercased; values are decoded
+    assert entry.metadata == {"team": "plateforme ☕", "env": "100% prod", "plain": "ascii"}
+    assert entry.request_id == response.headers[protocol.REQUEST_ID_HEADER]
+    assert before - 1 <= entry.time <= time.time() + 1
+    assert entry.duration_ms > 0
+    assert (entry.method, entry.path, entry.route) == ("POST", CHAT, "chat")
+    assert (entry.connection, entry.model, entry.status, entry.key_id) == (
+        "openai-prod",
+        "gpt-4o",
+        200,
+        "default",
+    )
+    assert entry.usage == {"prompt_tokens": 4, "completion_tokens": 1, "total_tokens": 5}
+    assert (entry.stream, entry.error_type, entry.rule) == (False, None, None)
+
+
+def test_raw_utf8_header_values_are_read_as_utf8(gw: LocalGateway) -> None:
+    raw_headers = [
+        (b"authorization", f"Bearer {gw.api_key}".encode()),
+        (protocol.USER_HEADER.encode(), "José".encode()),
+    ]
+    httpx.post(gw.base_url + CHAT, json=chat_body(), headers=raw_headers)
+    assert gw.audit[-1].user == "José"
+
+
+def test_body_user_is_recorded_when_no_header(gw: LocalGateway, client: httpx.Client) -> None:
+    client.post(CHAT, json=chat_body(user="from-body"))
+    client.post(
+        CHAT, json=chat_body(user="from-body"), headers={protocol.USER_HEADER: "from-header"}
+    )
+    client.post(EMBEDDINGS, json={"model": "m", "input": "x", "user": "embedder"})
+    assert [e.user for e in gw.audit] == ["from-body", "from-header", "embedder"]
+
+
+def test_one_entry_per_attempt_whatever_the_outcome(gw: LocalGateway, client: httpx.Client) -> None:
+    gw.deny("blocked", pattern="blocked")
+    gw.inject_fault("openai-prod", Fault(status=503, times=1))
+    trace = {protocol.TRACE_ID_HEADER: "task-7"}
+    client.post(CHAT, json=chat_body(), headers=trace)  # 503 injected
+    client.post(CHAT, json=chat_body(), headers=trace)  # 200
+    client.post(CHAT, json=chat_body("blocked"), headers=trace)  # 403
+    httpx.post(gw.base_url + CHAT, json=chat_body(), headers=trace)  # 401
+    client.post(CHAT, content=b"{", headers=trace)  # 400
+    client.post(protocol.chat_completions_path("ghost"), json=chat_body(), headers=trace)  # 404
+    client.get("/llm/openai-prod/v1/models", headers=trace)  # 404, unknown route
+    client.get(protocol.PROVIDERS_PATH, headers=trace)  # 200
+    client.get("/health")  # not under /llm: no entry
+    entries = gw.audit
+    assert [e.status for e in entries] == [503, 200, 403, 401, 400, 404, 404, 200]
+    assert {e.trace_id for e in entries} == {"task-7"}
+    assert [e.route for e in entries] == ["chat"] * 6 + ["unknown", "providers"]
+    assert [e.connection for e in entries] == ["openai-prod"] * 5 + ["ghost", "openai-prod", None]
+    assert entries[2].rule == "blocked"
+    assert entries[3].key_id is None
+    assert len({e.request_id for e in entries}) == len(entries)
+
+
+def test_stream_entries(gw: LocalGateway, client: httpx.Client) -> None:
+    stream_chat(client, chat_body("one two", stream_options={"include_usage": True}))
+    entry = gw.audit[-1]
+    assert entry.stream is True
+    assert entry.usage == {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+
+
+def test_audit_is_a_snapshot_of_frozen_entries(gw: LocalGateway, client: httpx.Client) -> None:
+    client.post(CHAT, json=chat_body())
+    snapshot = gw.audit
+    snapshot.clear()
+    assert len(gw.audit) == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        gw.audit[0].status = 500  # type: ignore[misc]
+    assert isinstance(gw.audit[0], AuditEntry)
+
+
+def test_entries_are_in_arrival_order(gw: LocalGateway, client: httpx.Client) -> None:
+    gw.inject_fault("google-prod", Fault(latency=0.6, times=1))
+    slow_path = protocol.chat_completions_path("google-prod")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(client.post, slow_path, json=chat_body("slow"))
+        time.sleep(0.2)  # the slow call has arrived and waits on its injected latency
+        assert client.post(CHAT, json=chat_body("quick")).status_code == 200
+        assert [e.connection for e in gw.audit] == ["openai-prod"]  # the slow one is in flight
+        assert slow.result().status_code == 200
+    assert [e.connection for e in gw.audit] == ["google-prod", "openai-prod"]
