@@ -7,6 +7,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
+# Copies, not hard links from uv's cache: NLTK (used by LlamaIndex's splitter) refuses hard-linked data.
+export UV_LINK_MODE := copy
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: install demo test lint format typecheck unit notebooks bench clean

@@ -1,0 +1,40 @@
+"""The per-call identity arguments of every IgrisLLM method (``igris_user``, ``igris_trace_id``,
+``igris_metadata``), taken out of the call's keyword arguments.
+
+The instance fields are the client's defaults and the core reads :func:`igris_core.igris_context`
+itself at request time, so the layers resolve as PROTOCOL.md orders them: the call's own
+arguments, then the ``igris_context`` scope, then the instance fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from igris_core.identity import Identity, current_context, resolve_identity
+
+__all__ = ["IDENTITY_KWARGS", "pop_call_identity"]
+
+IDENTITY_KWARGS = ("igris_user", "igris_trace_id", "igris_metadata")
+
+
+def pop_call_identity(kwargs: dict[str, Any], *, capture_context: bool = False) -> Identity | None:
+    """Remove the ``igris_*`` arguments (and an ``identity`` object) from ``kwargs`` and return
+    their identity layer, or ``None`` when the call sets none.
+
+    ``capture_context`` folds the current ``igris_context`` scope in beneath the call's own
+    layer: streams send their request when first iterated, possibly after the ``with`` block
+    that was open when the stream was asked for.
+    """
+    layer = Identity.of(
+        kwargs.pop("igris_user", None),
+        kwargs.pop("igris_trace_id", None),
+        kwargs.pop("igris_metadata", None),
+    )
+    given = kwargs.pop("identity", None)  # an igris_core Identity, as the core's methods take
+    if given is not None:
+        layer = given if layer is None else resolve_identity(layer, given)
+    if capture_context:
+        scope = current_context()
+        if scope is not None:
+            return scope if layer is None else resolve_identity(layer, scope)
+    return layer
