@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from igris_core.types._base import GatewayResponse, IgrisModel
 
@@ -27,10 +28,20 @@ __all__ = [
 
 
 class FunctionCall(IgrisModel):
-    """The function a tool call invokes; ``arguments`` is a JSON text."""
+    """The function a tool call invokes; ``arguments`` is a JSON text. Some providers send
+    the arguments as a JSON object (or null): they are kept as JSON text, as in streams."""
 
     name: str
     arguments: str = ""
+
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _arguments_as_text(cls, value: object) -> object:
+        if value is None:
+            return ""
+        if isinstance(value, dict | list):
+            return json.dumps(value, ensure_ascii=False)
+        return value
 
 
 class ToolCall(IgrisModel):

@@ -1,0 +1,838 @@
+"""``ChatIgris``: LangChain chat model over the Igris gateway."""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, Literal, cast
+
+import httpx
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+    Callbacks,
+)
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.output_parsers import (
+    JsonOutputKeyToolsParser,
+    JsonOutputParser,
+    PydanticOutputParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGenerationChunk, ChatResult, LLMResult
+from langchain_core.runnables import (
+    Runnable,
+    RunnableConfig,
+    RunnableGenerator,
+    RunnableMap,
+    RunnablePassthrough,
+    ensure_config,
+)
+from langchain_core.tools import BaseTool
+from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from typing_extensions import Self
+
+from igris_core import Identity, IgrisInputError, parse_model, protocol
+from langchain_igris._clients import (
+    Clients,
+    clients_of,
+    state_without_clients,
+)
+from langchain_igris._clients import (
+    rename_arguments as _rename,
+)
+from langchain_igris._convert import (
+    StreamConverter,
+    chat_result,
+    messages_to_wire,
+    response_format_to_wire,
+    tool_choice_to_wire,
+    tool_names,
+)
+from langchain_igris._identity import (
+    UNSET,
+    call_identity,
+    reset_run_metadata,
+    run_metadata,
+    set_run_metadata,
+)
+
+__all__ = ["ChatIgris"]
+
+_SAMPLING_FIELDS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "logprobs",
+    "top_logprobs",
+    "n",
+    "reasoning_effort",
+)
+_END: Any = object()
+# ChatOpenAI's other spellings of some arguments.
+_SPELLINGS = {
+    "model_name": "model",
+    "request_timeout": "timeout",
+    "max_completion_tokens": "max_tokens",
+    "stop_sequences": "stop",
+}
+
+_Request = tuple[str, list[dict[str, Any]], dict[str, Any], Identity | None, Any]
+
+
+def _refusal_check(message: BaseMessage) -> None:
+    refusal = message.additional_kwargs.get("refusal")
+    if refusal:
+        try:
+            from langchain_core.exceptions import ModelRefusalError
+        except ImportError:  # langchain-core < 1.7.5
+            from langchain_core.exceptions import OutputParserException
+
+            raise OutputParserException(f"the model refused: {refusal}") from None
+        raise ModelRefusalError(f"the model refused: {refusal}", raw_message=message)
+
+
+def _check_refusal(messages: Iterator[BaseMessage]) -> Iterator[BaseMessage]:
+    for message in messages:
+        _refusal_check(message)
+        yield message
+
+
+async def _acheck_refusal(messages: AsyncIterator[BaseMessage]) -> AsyncIterator[BaseMessage]:
+    async for message in messages:
+        _refusal_check(message)
+        yield message
+
+
+class ChatIgris(BaseChatModel):
+    """Chat models through the Igris LLM security gateway.
+
+    Every call goes through the gateway's connection route (``@slug/model``), with the
+    gateway's identity headers (user, trace id, metadata) for its audit trail. A drop-in for
+    ``ChatOpenAI``: same messages, tools, structured output, streaming and usage metadata.
+
+    Setup:
+        Install ``igris-integrations[langchain]`` and set your key::
+
+            pip install "igris-integrations[langchain]"
+            export IGRIS_API_KEY="ig_..."
+            export IGRIS_BASE_URL="https://api.igrisecurity.com"  # optional
+
+    Key init args — completion params:
+        model: str
+            ``"@<connection-slug>/<model>"``, e.g. ``"@openai-prod/gpt-4o"`` (checked here).
+        temperature, max_tokens, top_p, stop, presence_penalty, frequency_penalty, seed,
+        logprobs, top_logprobs, n, reasoning_effort:
+            Sent as OpenAI's fields of the same name.
+        model_kwargs: dict
+            Any other body field, passed through unchanged.
+
+    Key init args — client params:
+        api_key: SecretStr
+            ``IGRIS_API_KEY`` when not given.
+        base_url: str
+            ``IGRIS_BASE_URL``, else ``https://api.igrisecurity.com``.
+        timeout, max_retries, default_headers, http_client, http_async_client:
+            Transport settings (retries: 408/429/5xx and no answer).
+        igris_user, igris_trace_id, igris_metadata:
+            The default identity of every call (``X-Igris-*`` headers).
+
+    Instantiate:
+        .. code-block:: python
+
+            from langchain_igris import ChatIgris
+
+            llm = ChatIgris(model="@openai-prod/gpt-4o", temperature=0, max_tokens=200)
+
+    Invoke:
+        .. code-block:: python
+
+            llm.invoke([("system", "Translate to French."), ("human", "I love programming.")])
+            # AIMessage(content="J'adore la programmation.", response_metadata={...})
+
+    Stream:
+        .. code-block:: python
+
+            for chunk in llm.stream("Write a haiku about the sea"):
+                print(chunk.text, end="")
+
+    Identity:
+        .. code-block:: python
+
+            llm.invoke("Hi", igris_user="alice@corp.com")             # one call
+            chain.invoke(x, config={"metadata": {"igris_user": "alice@corp.com"}})  # a run
+            with igris_context(trace_id="ticket-981"):                 # a block of code
+                agent.invoke(x)
+
+    Tool calling:
+        .. code-block:: python
+
+            from pydantic import BaseModel, Field
+
+            class GetWeather(BaseModel):
+                '''Get the current weather in a given location.'''
+
+                location: str = Field(..., description="The city, e.g. Paris")
+
+            llm_with_tools = llm.bind_tools([GetWeather], tool_choice="auto")
+            llm_with_tools.invoke("What's the weather in Paris?").tool_calls
+            # [{'name': 'GetWeather', 'args': {'location': 'Paris'}, 'id': 'call_...', ...}]
+
+    Structured output:
+        .. code-block:: python
+
+            class Joke(BaseModel):
+                '''A joke.'''
+
+                setup: str
+                punchline: str
+
+            llm.with_structured_output(Joke, method="json_schema").invoke("Tell me a joke")
+            # Joke(setup='...', punchline='...')
+
+    Usage metadata:
+        .. code-block:: python
+
+            llm.invoke("Hello").usage_metadata
+            # {'input_tokens': 8, 'output_tokens': 9, 'total_tokens': 17,
+            #  'input_token_details': {'cache_read': 0}, ...}
+
+    Errors:
+        The typed ``igris_core`` errors propagate unchanged (``IgrisPolicyDeniedError``,
+        ``IgrisRateLimitError``, ...), so ``llm.with_fallbacks([backup],
+        exceptions_to_handle=(IgrisRateLimitError,))`` works.
+
+    Notes:
+        ``response_metadata["model_name"]`` and LangSmith's ``ls_model_name`` use the
+        ``@slug/model`` form (``"@openai-prod/gpt-4o-2024-08-06"`` for the model the provider
+        reports), so they name the connection that served the call. With ``n > 1``,
+        ``usage_metadata`` (the whole answer's usage) is on the first generation only.
+    """
+
+    model: str
+    """The model, as ``"@<connection-slug>/<model>"``."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env(protocol.ENV_API_KEY, default=None)
+    )
+    """The Igris API key; ``IGRIS_API_KEY`` when not given."""
+    base_url: str | None = Field(default_factory=from_env(protocol.ENV_BASE_URL, default=None))
+    """The gateway's base URL; ``IGRIS_BASE_URL``, else the hosted gateway."""
+    timeout: float | httpx.Timeout | None = protocol.DEFAULT_TIMEOUT
+    """Seconds per request (or an ``httpx.Timeout``); ``None`` waits forever."""
+    max_retries: int | None = protocol.DEFAULT_MAX_RETRIES
+    """Retries of a failed request (408, 429, 5xx, no answer); 0 turns them off."""
+    temperature: float | None = None
+    """Sampling temperature."""
+    max_tokens: int | None = None
+    """Maximum number of tokens to generate."""
+    top_p: float | None = None
+    """Nucleus sampling: the probability mass of the tokens considered."""
+    stop: list[str] | str | None = None
+    """Default stop sequences."""
+    presence_penalty: float | None = None
+    """Penalises tokens already present."""
+    frequency_penalty: float | None = None
+    """Penalises tokens by their frequency so far."""
+    seed: int | None = None
+    """Seed for (best-effort) deterministic sampling."""
+    logprobs: bool | None = None
+    """Return the log probabilities of the output tokens (``response_metadata["logprobs"]``)."""
+    top_logprobs: int | None = None
+    """How many most likely tokens to return at each position, with ``logprobs``."""
+    n: int | None = None
+    """How many answers to generate per prompt (``generate`` returns them all)."""
+    reasoning_effort: str | None = None
+    """Reasoning effort of reasoning models (``"low"``, ``"medium"``, ``"high"``, ...)."""
+    streaming: bool = False
+    """Stream the answer even for ``invoke`` (callbacks then get ``on_llm_new_token``)."""
+    stream_usage: bool = True
+    """Ask for token usage in streams (on the last chunk); ``False`` sends
+    ``stream_options.include_usage = false``."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other body fields, passed through unchanged (unknown constructor arguments land here)."""
+    extra_body: dict[str, Any] | None = None
+    """Extra body fields, merged into every request."""
+    default_headers: dict[str, str] | None = None
+    """Extra headers on every request."""
+    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    """Your own ``httpx.Client`` (proxies, mTLS); you keep closing it. Not pickled."""
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    """Your own ``httpx.AsyncClient`` for the async methods. Not pickled."""
+    igris_user: str | None = None
+    """Default ``X-Igris-User`` of every call."""
+    igris_trace_id: str | None = None
+    """Default ``X-Igris-Trace-Id`` of every call."""
+    igris_metadata: dict[str, str] | None = None
+    """Default ``X-Igris-Metadata-*`` entries of every call (merged key by key)."""
+
+    _client_set: Clients | None = PrivateAttr(default=None)
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    # --- construction --------------------------------------------------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _move_unknown_kwargs(cls, values: Any) -> Any:
+        """Accept ``ChatOpenAI``'s spellings (``model_name``, ``request_timeout``,
+        ``max_completion_tokens``, ``stop_sequences``); move unknown constructor arguments into
+        ``model_kwargs``, with a warning."""
+        if not isinstance(values, dict):
+            return values
+        values = _rename(values, _SPELLINGS)
+        known = _field_names(cls)
+        unknown = [name for name in values if name not in known]
+        extra = values.get("model_kwargs") or {}
+        if not unknown and not extra:
+            return values
+        values = dict(values)
+        extra = dict(extra)
+        for name in unknown:
+            if name in extra:
+                raise ValueError(f"{name!r} was given twice (directly and in model_kwargs)")
+            warnings.warn(
+                f"{name!r} is not a ChatIgris parameter: it was moved to model_kwargs and is "
+                "sent in the request body as is. Check that this is what you meant.",
+                UserWarning,
+                stacklevel=2,
+            )
+            extra[name] = values.pop(name)
+        for name in [name for name in extra if name in known]:
+            warnings.warn(
+                f"{name!r} should be passed as a ChatIgris argument, not in model_kwargs.",
+                UserWarning,
+                stacklevel=2,
+            )
+            values[name] = extra.pop(name)
+        values["model_kwargs"] = extra
+        return values
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        parse_model(value)  # raises IgrisInputError showing the expected form
+        return value
+
+    @model_validator(mode="after")
+    def _set_up_clients(self) -> Self:
+        if self.n is not None and self.n < 1:
+            raise ValueError(f"invalid n {self.n!r}: must be at least 1")
+        if self.n is not None and self.n > 1 and self.streaming:
+            raise ValueError(f"invalid n {self.n!r}: n must be 1 when streaming=True")
+        clients_of(self).sync()  # checks the key, base URL, timeout, retries, headers, identity
+        return self
+
+    def _clients(self) -> Clients:
+        return clients_of(self)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickle without the clients and the ``httpx`` clients (rebuilt on first use)."""
+        return state_without_clients(super().__getstate__())
+
+    # --- identification --------------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        """Same as ``model`` (the ``ChatOpenAI`` spelling)."""
+        return self.model
+
+    @property
+    def _llm_type(self) -> str:
+        return "igris-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Secrets and the environment variables they come from."""
+        return {"api_key": protocol.ENV_API_KEY}
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """``["langchain_igris", "chat_models"]``."""
+        return ["langchain_igris", "chat_models"]
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """``True``: ``langchain_core.load.dumpd`` serialises it (the key as a secret)."""
+        return True
+
+    def _default_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for name in _SAMPLING_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                params[name] = value
+        if self.stop:
+            params["stop"] = self.stop
+        if self.extra_body:
+            params.update(self.extra_body)
+        if self.model_kwargs:
+            params.update(self.model_kwargs)
+        return params
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, **self._default_params()}
+
+    def _get_invocation_params(
+        self, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        params = {"model": self.model, **self._default_params(), "_type": "igris-chat"}
+        params["stop"] = stop if stop is not None else params.get("stop")
+        params.update(kwargs)
+        return params
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        model = kwargs.get("model")
+        params = LangSmithParams(
+            ls_provider="igris",
+            ls_model_name=model if isinstance(model, str) else self.model,
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        ls_stop = stop or kwargs.get("stop") or self.stop
+        if ls_stop:
+            params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else list(ls_stop)
+        return params
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+        total: dict[str, int] = {}
+        fingerprint = None
+        for output in llm_outputs:
+            if not output:
+                continue
+            for key, value in (output.get("token_usage") or {}).items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    total[key] = total.get(key, 0) + value
+            fingerprint = fingerprint or output.get("system_fingerprint")
+        combined: dict[str, Any] = {"token_usage": total, "model_name": self.model}
+        if fingerprint:
+            combined["system_fingerprint"] = fingerprint
+        return combined
+
+    # --- run identity: record the run's metadata for _generate/_stream -----------------------
+
+    def generate(
+        self,
+        messages: list[list[BaseMessage]],
+        stop: list[str] | None = None,
+        callbacks: Callbacks = None,
+        *,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        run_name: str | None = None,
+        run_id: uuid.UUID | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """See ``BaseChatModel.generate``; also records the run's ``igris_*`` metadata."""
+        token = set_run_metadata(metadata)
+        try:
+            return super().generate(
+                messages,
+                stop,
+                callbacks,
+                tags=tags,
+                metadata=metadata,
+                run_name=run_name,
+                run_id=run_id,
+                **kwargs,
+            )
+        finally:
+            reset_run_metadata(token)
+
+    async def agenerate(
+        self,
+        messages: list[list[BaseMessage]],
+        stop: list[str] | None = None,
+        callbacks: Callbacks = None,
+        *,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        run_name: str | None = None,
+        run_id: uuid.UUID | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """See ``BaseChatModel.agenerate``; also records the run's ``igris_*`` metadata."""
+        token = set_run_metadata(metadata)
+        try:
+            return await super().agenerate(
+                messages,
+                stop,
+                callbacks,
+                tags=tags,
+                metadata=metadata,
+                run_name=run_name,
+                run_id=run_id,
+                **kwargs,
+            )
+        finally:
+            reset_run_metadata(token)
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        """See ``BaseChatModel.stream``; also records the run's ``igris_*`` metadata."""
+        config = ensure_config(config)
+        chunks = super().stream(input, config, stop=stop, **kwargs)
+        try:
+            token = set_run_metadata(config.get("metadata"))
+            try:
+                first = next(chunks, _END)  # the request is sent here
+            finally:
+                reset_run_metadata(token)
+            if first is _END:
+                return
+            yield first
+            yield from chunks
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """See ``BaseChatModel.astream``; also records the run's ``igris_*`` metadata."""
+        config = ensure_config(config)
+        chunks = super().astream(input, config, stop=stop, **kwargs)
+        try:
+            token = set_run_metadata(config.get("metadata"))
+            try:
+                first = await anext(chunks, _END)  # the request is sent here
+            finally:
+                reset_run_metadata(token)
+            if first is _END:
+                return
+            yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def _prepare(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
+        *,
+        stream: bool,
+    ) -> _Request:
+        metadata = run_metadata()
+        if metadata is UNSET:
+            metadata = run_manager.metadata if run_manager is not None else None
+        identity = call_identity(kwargs, metadata)
+        fields = self._default_params()
+        if kwargs:
+            fields.update(kwargs)
+        model = fields.pop("model", None) or self.model
+        fields.pop("stream", None)
+        extra_headers = fields.pop("extra_headers", None)
+        extra_body = fields.pop("extra_body", None)
+        if extra_body:
+            fields.update(extra_body)
+        if stop:
+            fields["stop"] = stop
+        response_format = fields.get("response_format")
+        if response_format is not None and not isinstance(response_format, Mapping):
+            fields["response_format"] = response_format_to_wire(response_format)
+        if stream and (fields.get("n") or 1) > 1:
+            raise IgrisInputError(f"invalid n {fields['n']!r}: n must be 1 when streaming")
+        return model, messages_to_wire(messages), fields, identity, extra_headers
+
+    def _stream_options(self, stream_usage: bool | None, fields: dict[str, Any]) -> None:
+        options = fields.get("stream_options")
+        if stream_usage is None:
+            if isinstance(options, Mapping) and "include_usage" in options:
+                return
+            stream_usage = self.stream_usage
+        fields["stream_options"] = {**(options or {}), "include_usage": bool(stream_usage)}
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        kwargs.pop("stream_usage", None)
+        model, wire, fields, identity, headers = self._prepare(
+            messages, stop, kwargs, run_manager, stream=False
+        )
+        response = (
+            self._clients()
+            .sync()
+            .chat.completions.create(
+                model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+            )
+        )
+        return chat_result(response, model)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        kwargs.pop("stream_usage", None)
+        model, wire, fields, identity, headers = self._prepare(
+            messages, stop, kwargs, run_manager, stream=False
+        )
+        response = (
+            await self._clients()
+            .async_()
+            .chat.completions.create(
+                model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+            )
+        )
+        return chat_result(response, model)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        *,
+        stream_usage: bool | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        model, wire, fields, identity, headers = self._prepare(
+            messages, stop, kwargs, run_manager, stream=True
+        )
+        self._stream_options(stream_usage, fields)
+        client = self._clients().sync()
+        convert = StreamConverter.convert
+        stream = client.chat.completions.create(
+            model=model,
+            messages=wire,
+            stream=True,
+            identity=identity,
+            extra_headers=headers,
+            **fields,
+        )
+        with stream:
+            for chunk in stream:
+                generation = convert(chunk)
+                if generation is None:
+                    continue
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(
+                        generation.text,
+                        chunk=generation,
+                        logprobs=(generation.generation_info or {}).get("logprobs"),
+                    )
+                yield generation
+            final = StreamConverter(model).final(stream.accumulator, stream.request_id)
+        if run_manager is not None:
+            run_manager.on_llm_new_token("", chunk=final)
+        yield final
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        *,
+        stream_usage: bool | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        model, wire, fields, identity, headers = self._prepare(
+            messages, stop, kwargs, run_manager, stream=True
+        )
+        self._stream_options(stream_usage, fields)
+        client = self._clients().async_()
+        convert = StreamConverter.convert
+        stream = await client.chat.completions.create(
+            model=model,
+            messages=wire,
+            stream=True,
+            identity=identity,
+            extra_headers=headers,
+            **fields,
+        )
+        async with stream:
+            async for chunk in stream:
+                generation = convert(chunk)
+                if generation is None:
+                    continue
+                if run_manager is not None:
+                    await run_manager.on_llm_new_token(
+                        generation.text,
+                        chunk=generation,
+                        logprobs=(generation.generation_info or {}).get("logprobs"),
+                    )
+                yield generation
+            final = StreamConverter(model).final(stream.accumulator, stream.request_id)
+        if run_manager is not None:
+            await run_manager.on_llm_new_token("", chunk=final)
+        yield final
+
+    # --- tools and structured output -----------------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        response_format: dict[str, Any] | type | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (anything ``convert_to_openai_tool`` takes) to the model.
+
+        Args:
+            tools: Tool definitions: pydantic classes, TypedDicts, functions, ``BaseTool``
+                objects or OpenAI tool dicts. Converted once, here.
+            tool_choice: ``"auto"``, ``"none"``, ``"required"``/``"any"`` (call some tool),
+                a tool's name (call that tool), ``True`` (the single tool; ``"required"`` with
+                several), or an OpenAI ``tool_choice`` dict. An unknown name raises
+                ``IgrisInputError`` before any request.
+            strict: Ask for arguments that match each tool's schema exactly.
+            parallel_tool_calls: ``False`` to allow at most one tool call per answer.
+            response_format: A schema for the final answer when no tool is called.
+            kwargs: Passed to ``bind``.
+
+        Example:
+            .. code-block:: python
+
+                llm.bind_tools([get_weather], tool_choice="get_weather").invoke("Paris?")
+        """
+        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        choice = tool_choice_to_wire(tool_choice, tool_names(formatted))
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        if response_format is not None:
+            kwargs["response_format"] = response_format_to_wire(response_format, strict)
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """A runnable whose output follows ``schema``.
+
+        Args:
+            schema: A pydantic class (output: an instance of it), a TypedDict or a JSON schema
+                dict (output: a dict). Optional with ``method="json_mode"``.
+            method: ``"function_calling"`` (a forced tool call), ``"json_schema"`` (the
+                provider's structured outputs) or ``"json_mode"`` (any JSON object; say in the
+                prompt what it must hold).
+            include_raw: Return ``{"raw": AIMessage, "parsed": ..., "parsing_error": ...}``
+                instead of raising on a parsing error.
+            strict: Ask for output that matches the schema exactly (not with json_mode).
+            kwargs: Passed to ``bind``.
+
+        Example:
+            .. code-block:: python
+
+                llm.with_structured_output(Person, method="json_schema").invoke("...")
+        """
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        llm: Runnable[LanguageModelInput, Any]
+        if method == "json_mode":
+            if strict is not None:
+                raise ValueError("strict is not supported with method='json_mode'")
+            llm = self.bind(
+                response_format={"type": "json_object"},
+                ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
+                **kwargs,
+            )
+        elif method in ("function_calling", "json_schema"):
+            if schema is None:
+                raise ValueError(f"schema is required with method={method!r}")
+            if method == "function_calling":
+                tool_name = convert_to_openai_tool(schema)["function"]["name"]
+                llm = self.bind_tools(
+                    [schema],
+                    tool_choice=tool_name,
+                    parallel_tool_calls=False,
+                    strict=strict,
+                    ls_structured_output_format={
+                        "kwargs": {"method": method, "strict": strict},
+                        "schema": schema,
+                    },
+                    **kwargs,
+                )
+            else:
+                llm = self.bind(
+                    response_format=response_format_to_wire(schema, strict),
+                    ls_structured_output_format={
+                        "kwargs": {"method": method, "strict": strict},
+                        "schema": convert_to_openai_tool(schema),
+                    },
+                    **kwargs,
+                )
+        else:
+            raise ValueError(
+                f"invalid method {method!r}: expected 'function_calling', 'json_schema' or "
+                "'json_mode'"
+            )
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            parser = (
+                PydanticToolsParser(tools=[cast(Any, schema)], first_tool_only=True)
+                if is_pydantic
+                else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
+            )
+        elif is_pydantic:
+            parser = PydanticOutputParser(pydantic_object=cast(Any, schema))
+        else:
+            parser = JsonOutputParser()
+        checked = RunnableGenerator(_check_refusal, _acheck_refusal) | parser
+        if not include_raw:
+            return llm | checked
+        with_parsed = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | checked, parsing_error=lambda _: None
+        )
+        without = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | with_parsed.with_fallbacks(
+            [without], exception_key="parsing_error"
+        )
+
+
+_FIELD_NAMES: dict[type, set[str]] = {}
+
+
+def _field_names(cls: type) -> set[str]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = get_pydantic_field_names(cls)
+    return names
