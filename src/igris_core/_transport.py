@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -149,7 +150,11 @@ def _is_success(status: int) -> bool:
 
 
 class SyncTransport:
-    """Sends prepared requests over one ``httpx.Client`` (the caller's, or one it owns)."""
+    """Sends prepared requests over one ``httpx.Client`` (the caller's, or one it owns).
+
+    An owned pool is created on first use: building an SSL context costs tens of
+    milliseconds, which a client (or a framework model) that is never called should not pay.
+    """
 
     def __init__(self, http_client: httpx.Client | None = None) -> None:
         if http_client is not None and not isinstance(http_client, httpx.Client):
@@ -157,7 +162,19 @@ class SyncTransport:
                 f"invalid http_client {http_client!r}: expected an httpx.Client"
             )
         self.owns_client = http_client is None
-        self.client = http_client or httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=False)
+        self._client = http_client
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> httpx.Client:
+        """The pool (created on first use when the caller brought none)."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=False)
+                client = self._client
+        return client
 
     def send(
         self, options: ClientOptions, req: PreparedRequest, *, stream: bool = False
@@ -166,13 +183,14 @@ class SyncTransport:
         attempts = _Attempts(req, options.max_retries, options.api_key.get_secret_value())
         url = options.base_url + req.path
         timeout = options.timeout
+        client = self.client
         while True:
-            request = self.client.build_request(
+            request = client.build_request(
                 req.method, url, headers=req.headers, content=req.content, timeout=timeout
             )
             attempts.start()
             try:
-                response = self.client.send(request, stream=True, follow_redirects=False)
+                response = client.send(request, stream=True, follow_redirects=False)
             except httpx.HTTPError as exc:
                 time.sleep(attempts.after_transport_error(exc))
                 continue
@@ -190,12 +208,13 @@ class SyncTransport:
 
     def close(self) -> None:
         """Close the pool if this transport created it."""
-        if self.owns_client:
-            self.client.close()
+        if self.owns_client and self._client is not None:
+            self._client.close()
 
 
 class AsyncTransport:
-    """Sends prepared requests over one ``httpx.AsyncClient`` (the caller's, or one it owns)."""
+    """Sends prepared requests over one ``httpx.AsyncClient`` (the caller's, or one it owns),
+    created on first use like :class:`SyncTransport`'s."""
 
     def __init__(self, http_client: httpx.AsyncClient | None = None) -> None:
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
@@ -203,9 +222,14 @@ class AsyncTransport:
                 f"invalid http_client {http_client!r}: expected an httpx.AsyncClient"
             )
         self.owns_client = http_client is None
-        self.client = http_client or httpx.AsyncClient(
-            limits=DEFAULT_LIMITS, follow_redirects=False
-        )
+        self._client = http_client
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The pool (created on first use when the caller brought none)."""
+        if self._client is None:  # no await in between: no race within one event loop
+            self._client = httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=False)
+        return self._client
 
     async def send(
         self, options: ClientOptions, req: PreparedRequest, *, stream: bool = False
@@ -214,13 +238,14 @@ class AsyncTransport:
         attempts = _Attempts(req, options.max_retries, options.api_key.get_secret_value())
         url = options.base_url + req.path
         timeout = options.timeout
+        client = self.client
         while True:
-            request = self.client.build_request(
+            request = client.build_request(
                 req.method, url, headers=req.headers, content=req.content, timeout=timeout
             )
             attempts.start()
             try:
-                response = await self.client.send(request, stream=True, follow_redirects=False)
+                response = await client.send(request, stream=True, follow_redirects=False)
             except httpx.HTTPError as exc:
                 await anyio.sleep(attempts.after_transport_error(exc))
                 continue
@@ -238,5 +263,5 @@ class AsyncTransport:
 
     async def aclose(self) -> None:
         """Close the pool if this transport created it."""
-        if self.owns_client:
-            await self.client.aclose()
+        if self.owns_client and self._client is not None:
+            await self._client.aclose()

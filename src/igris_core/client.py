@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from typing_extensions import Self
 
 from igris_core import protocol
 from igris_core._config import ClientOptions, TimeoutTypes
@@ -198,7 +199,7 @@ class Igris(_ClientBase):
         if self._owns_transport:
             self._transport.close()
 
-    def __enter__(self) -> Igris:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -284,7 +285,7 @@ class AsyncIgris(_ClientBase):
         """Alias of :meth:`aclose`."""
         await self.aclose()
 
-    async def __aenter__(self) -> AsyncIgris:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

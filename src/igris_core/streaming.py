@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import ValidationError
+from typing_extensions import Self
 
 from igris_core import protocol
 from igris_core.accumulator import StreamAccumulator
@@ -174,7 +175,7 @@ class Stream(_StreamBase[T]):
             generator.close()
         self.response.close()
 
-    def __enter__(self) -> Stream[T]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -248,7 +249,7 @@ class AsyncStream(_StreamBase[T]):
             await generator.aclose()
         await self.response.aclose()
 
-    async def __aenter__(self) -> AsyncStream[T]:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
