@@ -39,10 +39,10 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 -m "not heavy" tests
 
 notebooks: install
-	$(BIN)/python -m pytest -p no:randomly --nbmake notebooks
+	$(BIN)/python -m pytest -n 2 --nbmake notebooks
 
 test: lint typecheck unit notebooks
 

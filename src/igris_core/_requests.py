@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from igris_core import protocol
 from igris_core._codec import b64_to_floats
 from igris_core._config import ClientOptions
-from igris_core._transport import PreparedRequest
+from igris_core._transport import PreparedRequest, redact, secret_of
 from igris_core.errors import IgrisDecodeError, IgrisInputError, IgrisInputTypeError
 from igris_core.identity import Identity, current_context, identity_headers, resolve_identity
 from igris_core.model_ref import parse_model
@@ -187,8 +187,8 @@ def prepare_providers(
     return PreparedRequest("GET", protocol.PROVIDERS_PATH, headers)
 
 
-def _decode_error(response: httpx.Response, what: str, exc: Exception) -> IgrisDecodeError:
-    text = response.text
+def _decode_error(response: httpx.Response, what: str) -> IgrisDecodeError:
+    text = redact(response.text, response)  # the raw text, but never an echoed key
     return IgrisDecodeError(
         f"malformed {what} answer (HTTP {response.status_code}): {text[:200]!r}",
         status_code=response.status_code,
@@ -197,11 +197,18 @@ def _decode_error(response: httpx.Response, what: str, exc: Exception) -> IgrisD
     )
 
 
+def _safe_cause(response: httpx.Response, exc: Exception) -> Exception | None:
+    """The parser's error, to chain to a decode error, unless the body held the API key (the
+    parser's message quotes the body)."""
+    secret = secret_of(response)
+    return None if secret and secret in response.text else exc
+
+
 def _parse(model: type[GatewayResponse], response: httpx.Response, what: str) -> Any:
     try:
         parsed = model.model_validate_json(response.content)
     except (ValidationError, ValueError) as exc:
-        raise _decode_error(response, what, exc) from exc
+        raise _decode_error(response, what) from _safe_cause(response, exc)
     parsed._igris_request_id = response.headers.get(protocol.REQUEST_ID_HEADER)
     return parsed
 
@@ -222,7 +229,7 @@ def parse_embeddings(response: httpx.Response, caller_format: str | None) -> Emb
                 if isinstance(item.embedding, str):
                     item.embedding = b64_to_floats(item.embedding)
         except ValueError as exc:
-            raise _decode_error(response, "embeddings", exc) from exc
+            raise _decode_error(response, "embeddings") from _safe_cause(response, exc)
     if any(item.index != position for position, item in enumerate(result.data)):
         result.data.sort(key=lambda item: item.index)
     return result
@@ -233,4 +240,4 @@ def parse_providers(response: httpx.Response) -> list[LlmProviderInfo]:
     try:
         return _providers_adapter.validate_json(response.content)
     except (ValidationError, ValueError) as exc:
-        raise _decode_error(response, "provider list", exc) from exc
+        raise _decode_error(response, "provider list") from _safe_cause(response, exc)

@@ -7,10 +7,12 @@ It knows nothing of chat or embeddings: it sends a prepared request and hands ba
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +31,14 @@ from igris_core.errors import (
 )
 from igris_core.retries import parse_retry_after, retry_delay, should_retry_status
 
-__all__ = ["AsyncTransport", "PreparedRequest", "SyncTransport", "error_from_response"]
+__all__ = [
+    "AsyncTransport",
+    "PreparedRequest",
+    "SyncTransport",
+    "error_from_response",
+    "redact",
+    "secret_of",
+]
 
 logger = logging.getLogger("igris_core")
 
@@ -48,6 +57,22 @@ class PreparedRequest:
 
 def _redact(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret and secret in text else text
+
+
+def secret_of(response: httpx.Response) -> str:
+    """The API key the request of ``response`` carried (``Authorization: Bearer``), or ``""``."""
+    try:
+        auth = response.request.headers.get(protocol.AUTHORIZATION_HEADER, "")
+    except RuntimeError:  # a response built by hand has no request
+        return ""
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def redact(text: str, response: httpx.Response) -> str:
+    """``text`` with the API key of ``response``'s request replaced by ``***``: a server (or a
+    proxy) may echo the key back, and no error message may hold it (PROTOCOL.md, "Errors")."""
+    return _redact(text, secret_of(response))
 
 
 def error_from_response(response: httpx.Response, secret: str = "") -> IgrisError:
@@ -214,7 +239,13 @@ class SyncTransport:
 
 class AsyncTransport:
     """Sends prepared requests over one ``httpx.AsyncClient`` (the caller's, or one it owns),
-    created on first use like :class:`SyncTransport`'s."""
+    created on first use like :class:`SyncTransport`'s.
+
+    An owned pool belongs to the event loop that opened its connections. When the client is
+    used from another loop (``asyncio.run`` per call, as LlamaIndex and many scripts do), a new
+    pool is opened for that loop and the old one is let go: reusing it would fail on a closed
+    loop, and keeping one per loop would keep every old loop's connections open.
+    """
 
     def __init__(self, http_client: httpx.AsyncClient | None = None) -> None:
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
@@ -223,12 +254,24 @@ class AsyncTransport:
             )
         self.owns_client = http_client is None
         self._client = http_client
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """The pool (created on first use when the caller brought none)."""
-        if self._client is None:  # no await in between: no race within one event loop
+        """The pool of the running event loop (created on first use when the caller brought
+        none)."""
+        if not self.owns_client:
+            assert self._client is not None
+            return self._client
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # not in asyncio (trio, or a sync caller): one pool
+            loop = None
+        current = self._loop() if self._loop is not None else None
+        if self._client is None or (loop is not None and current is not loop):
+            # No await in between: no race within one event loop.
             self._client = httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=False)
+            self._loop = weakref.ref(loop) if loop is not None else None
         return self._client
 
     async def send(

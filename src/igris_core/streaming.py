@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from typing_extensions import Self
 
 from igris_core import protocol
+from igris_core._transport import redact
 from igris_core.accumulator import StreamAccumulator
 from igris_core.errors import (
     IgrisDecodeError,
@@ -53,11 +54,12 @@ def _error_event(payload: Any, request_id: str | None) -> IgrisError:
     )
 
 
-def _check_event(event: ServerSentEvent, request_id: str | None) -> None:
-    """Raise the typed error if the event is an error event."""
+def _check_event(event: ServerSentEvent, request_id: str | None, response: httpx.Response) -> None:
+    """Raise the typed error if the event is an error event (an echoed API key redacted)."""
     data = event.data
     if event.event != "error" and '"error"' not in data:
         return
+    data = redact(data, response)
     try:
         payload = json.loads(data)
     except ValueError:
@@ -97,16 +99,17 @@ class _StreamBase(Generic[T]):
         self._events = 0
 
     def _item(self, event: ServerSentEvent) -> T:
-        _check_event(event, self.request_id)
+        _check_event(event, self.request_id, self.response)
         try:
             item = self._parse(event.data)
         except (ValidationError, ValueError) as exc:
+            data = redact(event.data, self.response)  # never an echoed API key
             raise IgrisDecodeError(
-                f"malformed stream event after {self._events} events: {event.data[:200]!r}",
+                f"malformed stream event after {self._events} events: {data[:200]!r}",
                 request_id=self.request_id,
-                body=event.data,
+                body=data,
                 status_code=self.response.status_code,
-            ) from exc
+            ) from (exc if data == event.data else None)  # the parser's error quotes the data
         self._events += 1
         return item
 

@@ -4,16 +4,14 @@ Creating an ``httpx`` connection pool costs tens of milliseconds (an SSL context
 applications build a model per request. So models with the same connection settings (key, base
 URL, timeout, retries, default headers) share one core client and its pool, the way
 ``langchain-openai`` shares its default ``httpx`` clients; each model derives its own view with
-its default identity (``with_options``, same pool). Async clients are kept per event loop, since
-an ``httpx.AsyncClient``'s connections belong to the loop that opened them. A model given its own
-``http_client`` / ``http_async_client`` gets core clients of its own over them.
+its default identity (``with_options``, same pool). The async core client opens a pool per
+event loop by itself (``igris_core``'s transport). A model given its own ``http_client`` /
+``http_async_client`` gets core clients of its own over them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -29,9 +27,7 @@ _ClientT = TypeVar("_ClientT", Igris, AsyncIgris)
 _MAX_SHARED = 64
 _lock = threading.Lock()
 _shared_sync: dict[tuple[Any, ...], Igris] = {}
-_shared_async: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncIgris]
-] = weakref.WeakKeyDictionary()
+_shared_async: dict[tuple[Any, ...], AsyncIgris] = {}
 
 
 @dataclass(frozen=True)
@@ -84,15 +80,14 @@ def _remember(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], client: A
 
 
 class Clients:
-    """The core clients of one model instance (sync, and async per event loop)."""
+    """The core clients of one model instance (sync and async)."""
 
-    __slots__ = ("_async", "_async_loop", "_spec", "_sync")
+    __slots__ = ("_async", "_spec", "_sync")
 
     def __init__(self, spec: ClientSpec) -> None:
         self._spec = spec
         self._sync: Igris | None = None
         self._async: AsyncIgris | None = None
-        self._async_loop: weakref.ReferenceType[asyncio.AbstractEventLoop] | None = None
 
     @property
     def spec(self) -> ClientSpec:
@@ -108,16 +103,11 @@ class Clients:
         return client
 
     def async_(self) -> AsyncIgris:
-        """The async client for the running event loop."""
+        """The async client (built on first use)."""
         client = self._async
-        if client is not None and self._spec.http_async_client is not None:
-            return client
-        loop = asyncio.get_running_loop()
-        if client is not None and self._async_loop is not None and self._async_loop() is loop:
-            return client
-        client = self._derive(self._base_async(loop))
-        self._async = client
-        self._async_loop = weakref.ref(loop)
+        if client is None:
+            client = self._derive(self._base_async())
+            self._async = client
         return client
 
     def _derive(self, client: _ClientT) -> _ClientT:
@@ -141,19 +131,16 @@ class Clients:
                 _remember(_shared_sync, key, client)
         return client
 
-    def _base_async(self, loop: asyncio.AbstractEventLoop) -> AsyncIgris:
+    def _base_async(self) -> AsyncIgris:
         spec = self._spec
         if spec.http_async_client is not None:
             return AsyncIgris(**spec.connection_kwargs(), http_client=spec.http_async_client)
         key = spec.key()
         with _lock:
-            per_loop = _shared_async.get(loop)
-            if per_loop is None:
-                per_loop = _shared_async[loop] = {}
-            client = per_loop.get(key)
+            client = _shared_async.get(key)
             if client is None:
                 client = AsyncIgris(**spec.connection_kwargs())
-                _remember(per_loop, key, client)
+                _remember(_shared_async, key, client)
         return client
 
 

@@ -38,7 +38,6 @@ from langchain_core.utils import from_env, get_pydantic_field_names, secret_from
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
-from typing_extensions import Self
 
 from igris_core import Identity, IgrisInputError, parse_model, protocol
 from langchain_igris._clients import (
@@ -324,14 +323,15 @@ class ChatIgris(BaseChatModel):
         parse_model(value)  # raises IgrisInputError showing the expected form
         return value
 
-    @model_validator(mode="after")
-    def _set_up_clients(self) -> Self:
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Checked here rather than in a model validator: pydantic would quote the whole
+        # constructor input, API key included, in its error message.
         if self.n is not None and self.n < 1:
-            raise ValueError(f"invalid n {self.n!r}: must be at least 1")
+            raise IgrisInputError(f"invalid n {self.n!r}: must be at least 1")
         if self.n is not None and self.n > 1 and self.streaming:
-            raise ValueError(f"invalid n {self.n!r}: n must be 1 when streaming=True")
+            raise IgrisInputError(f"invalid n {self.n!r}: n must be 1 when streaming=True")
         clients_of(self).sync()  # checks the key, base URL, timeout, retries, headers, identity
-        return self
 
     def _clients(self) -> Clients:
         return clients_of(self)

@@ -19,9 +19,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from typing_extensions import Self
 
-from igris_core import parse_model, protocol
+from igris_core import IgrisInputError, IgrisInputTypeError, parse_model, protocol
 from langchain_igris._clients import (
     Clients,
     clients_of,
@@ -30,6 +29,24 @@ from langchain_igris._clients import (
 )
 
 __all__ = ["IgrisEmbeddings"]
+
+
+def _check_texts(texts: object) -> list[str]:
+    """The texts to embed: a list (or other sequence) of str. A lone str, which would be embedded
+    character by character, or a non-str item (which the wire would take for token ids) is
+    refused before any request."""
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise IgrisInputTypeError(
+            f"invalid texts {texts!r:.200} ({type(texts).__name__}): expected a list of str, "
+            "e.g. ['Hello']"
+        )
+    for position, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise IgrisInputTypeError(
+                f"invalid text at position {position}: {text!r:.200} ({type(text).__name__}); "
+                "expected a str"
+            )
+    return list(texts)
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -155,16 +172,17 @@ class IgrisEmbeddings(BaseModel, Embeddings):
         parse_model(value)
         return value
 
-    @model_validator(mode="after")
-    def _set_up_clients(self) -> Self:
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Checked here rather than in a model validator: pydantic would quote the whole
+        # constructor input, API key included, in its error message.
         for name in ("chunk_size", "max_concurrency"):
             value = getattr(self, name)
             if isinstance(value, bool) or value < 1:
-                raise ValueError(f"invalid {name} {value!r}: expected an int >= 1")
+                raise IgrisInputError(f"invalid {name} {value!r}: expected an int >= 1")
         if self.dimensions is not None and self.dimensions < 1:
-            raise ValueError(f"invalid dimensions {self.dimensions!r}: expected an int >= 1")
+            raise IgrisInputError(f"invalid dimensions {self.dimensions!r}: expected an int >= 1")
         clients_of(self).sync()  # checks the key, base URL, timeout, retries, headers, identity
-        return self
 
     def _clients(self) -> Clients:
         return clients_of(self)
@@ -186,6 +204,7 @@ class IgrisEmbeddings(BaseModel, Embeddings):
 
     def embed_documents(self, texts: list[str], chunk_size: int | None = None) -> list[list[float]]:
         """Embed texts, ``chunk_size`` per request, in order. ``[]`` gives ``[]``."""
+        texts = _check_texts(texts)
         if not texts:
             return []
         create = self._clients().sync().embeddings.create
@@ -209,6 +228,7 @@ class IgrisEmbeddings(BaseModel, Embeddings):
         """Embed texts, ``chunk_size`` per request, at most ``max_concurrency`` requests in
         flight; results in input order. If a batch fails, the others are cancelled and its
         typed error is raised."""
+        texts = _check_texts(texts)
         if not texts:
             return []
         create = self._clients().async_().embeddings.create

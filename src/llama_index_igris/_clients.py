@@ -1,11 +1,9 @@
-"""The ``igris_core`` clients behind one IgrisLLM or IgrisEmbedding: a sync client, and one
-async client per event loop (an ``httpx.AsyncClient``'s pooled connections belong to the loop
-that opened them, and LlamaIndex runs coroutines on fresh loops here and there)."""
+"""The ``igris_core`` clients behind one IgrisLLM or IgrisEmbedding: a sync and an async client
+(the async one opens a pool per event loop by itself, which matters because LlamaIndex runs
+coroutines on fresh loops here and there)."""
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +38,7 @@ class ClientSet:
         clients.sync().chat.completions.create(...)
     """
 
-    __slots__ = ("_async", "_async_http_client", "_by_loop", "_http_client", "_options", "_sync")
+    __slots__ = ("_async", "_async_http_client", "_http_client", "_options", "_sync")
 
     def __init__(
         self,
@@ -53,9 +51,6 @@ class ClientSet:
         self._async_http_client = async_http_client
         self._sync = Igris(http_client=http_client, **self._options)
         self._async: AsyncIgris | None = None
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncIgris] = (
-            weakref.WeakKeyDictionary()
-        )
 
     def rebuilt(self, options: Mapping[str, Any]) -> ClientSet:
         """A new set with other options and the same ``httpx`` clients of the caller's."""
@@ -66,17 +61,10 @@ class ClientSet:
         return self._sync
 
     def async_(self) -> AsyncIgris:
-        """The async client of the running loop (or the one around the caller's
-        ``async_http_client``, which the caller keeps on one loop)."""
-        if self._async_http_client is not None:
-            if self._async is None:
-                self._async = AsyncIgris(http_client=self._async_http_client, **self._options)
-            return self._async
-        loop = asyncio.get_running_loop()
-        client = self._by_loop.get(loop)
-        if client is None:
-            client = self._by_loop[loop] = AsyncIgris(**self._options)
-        return client
+        """The async client (over the caller's ``async_http_client``, if any)."""
+        if self._async is None:
+            self._async = AsyncIgris(http_client=self._async_http_client, **self._options)
+        return self._async
 
 
 def client_options(model: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from igris_core import protocol
 from igris_core.client import AsyncIgris, Igris
+from igris_core.errors import IgrisInputTypeError
 from igris_core.model_ref import parse_model
 from igris_core.types.embeddings import EmbeddingResponse
 from llama_index_igris._clients import CLIENT_FIELDS, ClientSet, client_options
@@ -23,6 +24,17 @@ __all__ = ["IgrisEmbedding"]
 
 DEFAULT_EMBED_BATCH_SIZE = 100
 DEFAULT_MAX_CONCURRENCY = 4
+
+
+def _check_texts(texts: list[str]) -> list[str]:
+    """Refuse a non-str text before any request (the wire would take ints for token ids)."""
+    for position, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise IgrisInputTypeError(
+                f"invalid text at position {position}: {text!r:.200} ({type(text).__name__}); "
+                "expected a str"
+            )
+    return texts
 
 
 def _vectors(response: EmbeddingResponse) -> list[Embedding]:
@@ -215,13 +227,17 @@ class IgrisEmbedding(BaseEmbedding):
 
     # --- embeddings ----------------------------------------------------------------------
 
-    def _embed(self, texts: str | list[str]) -> list[Embedding]:
+    def _embed(self, texts: list[str]) -> list[Embedding]:
         response = self._sync_client().embeddings.create(
-            model=self.model, input=texts, dimensions=self.dimensions, **self.additional_kwargs
+            model=self.model,
+            input=_check_texts(texts),
+            dimensions=self.dimensions,
+            **self.additional_kwargs,
         )
         return _vectors(response)
 
-    async def _aembed(self, texts: str | list[str]) -> list[Embedding]:
+    async def _aembed(self, texts: list[str]) -> list[Embedding]:
+        _check_texts(texts)
         async with self._limit():
             response = await self._async_client().embeddings.create(
                 model=self.model, input=texts, dimensions=self.dimensions, **self.additional_kwargs

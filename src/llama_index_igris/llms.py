@@ -31,7 +31,7 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.types import PydanticProgramMode
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
-from igris_core import protocol
+from igris_core import IgrisInputTypeError, protocol
 from igris_core.client import AsyncIgris, Igris
 from igris_core.model_ref import parse_model
 from llama_index_igris._clients import CLIENT_FIELDS, ClientSet, client_options
@@ -362,8 +362,7 @@ class IgrisLLM(FunctionCallingLLM):
     @_completion_callback
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """Complete a prompt (sent as one user message)."""
-        if not formatted:
-            prompt = self._format_prompt(prompt)
+        prompt = self._prompt(prompt, formatted)
         return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
 
     @_completion_callback
@@ -371,13 +370,16 @@ class IgrisLLM(FunctionCallingLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
         """Stream the completion of a prompt."""
-        if not formatted:
-            prompt = self._format_prompt(prompt)
+        prompt = self._prompt(prompt, formatted)
         return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
 
-    def _format_prompt(self, prompt: str) -> str:
+    def _prompt(self, prompt: object, formatted: bool) -> str:
+        if not isinstance(prompt, str):
+            raise IgrisInputTypeError(
+                f"invalid prompt {prompt!r} ({type(prompt).__name__}): expected a str"
+            )
         to_prompt = self.completion_to_prompt
-        return to_prompt(prompt) if to_prompt is not None else prompt
+        return to_prompt(prompt) if to_prompt is not None and not formatted else prompt
 
     # --- async ---------------------------------------------------------------------------
 
@@ -423,8 +425,7 @@ class IgrisLLM(FunctionCallingLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         """Async form of :meth:`complete`."""
-        if not formatted:
-            prompt = self._format_prompt(prompt)
+        prompt = self._prompt(prompt, formatted)
         return await achat_to_completion_decorator(self._achat)(prompt, **kwargs)
 
     @_completion_callback
@@ -432,8 +433,7 @@ class IgrisLLM(FunctionCallingLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         """Async form of :meth:`stream_complete`."""
-        if not formatted:
-            prompt = self._format_prompt(prompt)
+        prompt = self._prompt(prompt, formatted)
         return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
 
     # --- tools ---------------------------------------------------------------------------
