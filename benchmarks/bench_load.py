@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,9 +148,26 @@ def _prompt(i: int) -> str:
     return f"concurrent call number {i}"
 
 
+class InFlight:
+    """Counts the calls the application has started and not yet seen finish."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+
+    async def run(self, call: Awaitable[Any]) -> Any:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        try:
+            return await call
+        finally:
+            self.now -= 1
+
+
 async def concurrent_async_igris(base_url: str, api_key: str, n: int) -> dict[str, Any]:
     """``n`` concurrent chat calls through one ``AsyncIgris``."""
     port = port_of(base_url)
+    calls = InFlight()
     started = time.perf_counter()
     with ConnectionSampler(port) as sampler:
         async with (
@@ -159,8 +176,10 @@ async def concurrent_async_igris(base_url: str, api_key: str, n: int) -> dict[st
         ):
             answers = await asyncio.gather(
                 *(
-                    client.chat.completions.create(
-                        model=CHAT_MODEL, messages=[{"role": "user", "content": _prompt(i)}]
+                    calls.run(
+                        client.chat.completions.create(
+                            model=CHAT_MODEL, messages=[{"role": "user", "content": _prompt(i)}]
+                        )
                     )
                     for i in range(n)
                 ),
@@ -182,6 +201,7 @@ async def concurrent_async_igris(base_url: str, api_key: str, n: int) -> dict[st
         "peak_client_connections": sampler.peak,
         "peak_pool_connections": pool.peak,
         "peak_requests_in_flight": pool.peak_in_flight,
+        "peak_calls_in_flight": calls.peak,
         "pool_limit": POOL_LIMIT,
         "samples": sampler.samples,
     }
@@ -194,11 +214,12 @@ async def concurrent_chat_igris(base_url: str, api_key: str, n: int) -> dict[str
     port = port_of(base_url)
     llm = ChatIgris(model=CHAT_MODEL, base_url=base_url, api_key=api_key, max_retries=2)
     client = llm._clients().async_()  # the model's core client on this loop
+    calls = InFlight()
     started = time.perf_counter()
     with ConnectionSampler(port) as sampler:
         async with PoolSampler(client._transport.client) as pool:
             answers = await asyncio.gather(
-                *(llm.ainvoke(_prompt(i)) for i in range(n)), return_exceptions=True
+                *(calls.run(llm.ainvoke(_prompt(i))) for i in range(n)), return_exceptions=True
             )
     seconds = time.perf_counter() - started
     ok = sum(
@@ -217,6 +238,7 @@ async def concurrent_chat_igris(base_url: str, api_key: str, n: int) -> dict[str
         "peak_client_connections": sampler.peak,
         "peak_pool_connections": pool.peak,
         "peak_requests_in_flight": pool.peak_in_flight,
+        "peak_calls_in_flight": calls.peak,
         "pool_limit": POOL_LIMIT,
         "samples": sampler.samples,
     }

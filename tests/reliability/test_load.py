@@ -70,8 +70,11 @@ def test_concurrent_calls_all_succeed_with_a_bounded_pool(
     assert 1 <= figures["peak_client_connections"] <= POOL_LIMIT
     if figures["peak_pool_connections"] is not None:
         assert 1 < figures["peak_pool_connections"] <= POOL_LIMIT
-        # The calls really were concurrent: more requests in flight than the pool's limit.
-        assert figures["peak_requests_in_flight"] > POOL_LIMIT
+        # The client queues requests beyond the pool itself, so httpcore's own queue (whose
+        # cost grows with the square of its length) stays within the pool's size...
+        assert figures["peak_requests_in_flight"] <= POOL_LIMIT
+    # ...while the calls really were concurrent: more in flight than the pool's limit.
+    assert figures["peak_calls_in_flight"] > POOL_LIMIT
     assert client_connections(port_of(gw.base_url)) == 0  # the client closed its pool
 
 
