@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from igris_core.client import AsyncIgris, Igris
+from igris_core.model_ref import parse_model
 
-__all__ = ["CLIENT_FIELDS", "ClientSet", "client_options"]
+__all__ = ["CLIENT_FIELDS", "ClientOwner", "ClientSet", "client_options"]
 
 CLIENT_FIELDS = frozenset(
     {
@@ -79,3 +81,65 @@ def client_options(model: Any) -> dict[str, Any]:
         "metadata": model.igris_metadata,
         "default_headers": model.default_headers,
     }
+
+
+class ClientOwner:
+    """What IgrisLLM and IgrisEmbedding share about their clients (a mixin placed before the
+    LlamaIndex base class; the model declares ``_clients`` as a pydantic private attribute).
+
+    Assigning a field in :data:`CLIENT_FIELDS` builds new clients at once (so a bad value is
+    refused at assignment, and the old value stays); pickles leave the clients out.
+    """
+
+    _clients: ClientSet | None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "api_key" and isinstance(value, str):
+            value = SecretStr(value)
+        elif name == "model":
+            parse_model(value)
+        clients = self._clients if name in CLIENT_FIELDS else None
+        if clients is None:
+            super().__setattr__(name, value)
+            self._field_set(name, value)
+            return
+        old = getattr(self, name)
+        super().__setattr__(name, value)
+        try:  # new clients, or the old value back when the new one is refused
+            clients = clients.rebuilt(client_options(self))
+        except BaseException:
+            super().__setattr__(name, old)
+            raise
+        self._clients = clients
+        object.__setattr__(self, "api_key", clients.sync().api_key)
+
+    def _field_set(self, name: str, value: Any) -> None:
+        """Hook: a field that does not shape the clients was assigned."""
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Clients hold sockets and locks: pickle without them; unpickling runs __init__ again,
+        # which rebuilds them (LlamaIndex pickles models for multiprocessing pipelines).
+        private = self.__pydantic_private__  # type: ignore[attr-defined]
+        object.__setattr__(self, "__pydantic_private__", None)
+        try:
+            state: dict[Any, Any] = super().__getstate__()  # type: ignore[misc]
+        finally:
+            object.__setattr__(self, "__pydantic_private__", private)
+        return state
+
+    def _client_set(self) -> ClientSet:
+        clients = self._clients
+        if clients is None:  # built without __init__ (model_validate, model_construct)
+            clients = self._clients = ClientSet(client_options(self), None, None)
+        return clients
+
+    def _sync_client(self) -> Igris:
+        return self._client_set().sync()
+
+    def _async_client(self) -> AsyncIgris:
+        return self._client_set().async_()
+
+    @property
+    def client(self) -> Igris:
+        """The underlying :class:`igris_core.Igris` client."""
+        return self._sync_client()

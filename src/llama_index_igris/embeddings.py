@@ -13,11 +13,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from igris_core import protocol
-from igris_core.client import AsyncIgris, Igris
 from igris_core.errors import IgrisInputTypeError
 from igris_core.model_ref import parse_model
 from igris_core.types.embeddings import EmbeddingResponse
-from llama_index_igris._clients import CLIENT_FIELDS, ClientSet, client_options
+from llama_index_igris._clients import ClientOwner, ClientSet, client_options
 
 __all__ = ["IgrisEmbedding"]
 
@@ -41,7 +40,7 @@ def _vectors(response: EmbeddingResponse) -> list[Embedding]:
     return [cast(Embedding, item.embedding) for item in response.data]
 
 
-class IgrisEmbedding(BaseEmbedding):
+class IgrisEmbedding(ClientOwner, BaseEmbedding):
     """An embedding model behind the Igris gateway, for indexes and retrievers.
 
     Args:
@@ -165,58 +164,11 @@ class IgrisEmbedding(BaseEmbedding):
         """The name LlamaIndex serialises this class under."""
         return "IgrisEmbedding"
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "api_key" and isinstance(value, str):
-            value = SecretStr(value)
-        elif name == "model":
-            parse_model(value)
-        clients = self._clients if name in CLIENT_FIELDS else None
-        if clients is None:
-            super().__setattr__(name, value)
-            if name == "model":
-                super().__setattr__("model_name", value)
-            elif name == "max_concurrency":
-                self._limits = weakref.WeakKeyDictionary()
-            return
-        old = getattr(self, name)
-        super().__setattr__(name, value)
-        try:  # new clients, or the old value back when the new one is refused
-            clients = clients.rebuilt(client_options(self))
-        except BaseException:
-            super().__setattr__(name, old)
-            raise
-        self._clients = clients
-        object.__setattr__(self, "api_key", clients.sync().api_key)
-
-    def __getstate__(self) -> dict[Any, Any]:
-        # Clients hold sockets and locks: pickle without them; unpickling runs __init__ again,
-        # which rebuilds them (LlamaIndex pickles models for multiprocessing pipelines).
-        private = self.__pydantic_private__
-        object.__setattr__(self, "__pydantic_private__", None)
-        try:
-            state = super().__getstate__()
-        finally:
-            object.__setattr__(self, "__pydantic_private__", private)
-        return state
-
-    # --- clients -------------------------------------------------------------------------
-
-    def _client_set(self) -> ClientSet:
-        clients = self._clients
-        if clients is None:  # built without __init__ (model_validate, model_construct)
-            clients = self._clients = ClientSet(client_options(self), None, None)
-        return clients
-
-    def _sync_client(self) -> Igris:
-        return self._client_set().sync()
-
-    def _async_client(self) -> AsyncIgris:
-        return self._client_set().async_()
-
-    @property
-    def client(self) -> Igris:
-        """The underlying :class:`igris_core.Igris` client."""
-        return self._sync_client()
+    def _field_set(self, name: str, value: Any) -> None:
+        if name == "model":
+            super().__setattr__("model_name", value)
+        elif name == "max_concurrency":
+            self._limits = weakref.WeakKeyDictionary()
 
     def _limit(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()

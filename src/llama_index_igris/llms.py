@@ -32,9 +32,8 @@ from llama_index.core.types import PydanticProgramMode
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from igris_core import IgrisInputTypeError, protocol
-from igris_core.client import AsyncIgris, Igris
 from igris_core.model_ref import parse_model
-from llama_index_igris._clients import CLIENT_FIELDS, ClientSet, client_options
+from llama_index_igris._clients import ClientOwner, ClientSet, client_options
 from llama_index_igris._convert import (
     ChatStreamConverter,
     chat_response,
@@ -68,7 +67,7 @@ def _completion_callback(fn: _F) -> _F:
     return cast(_F, llm_completion_callback()(fn))
 
 
-class IgrisLLM(FunctionCallingLLM):
+class IgrisLLM(ClientOwner, FunctionCallingLLM):
     """A chat model behind the Igris gateway, for every LlamaIndex index, query engine, chat
     engine and agent. It behaves like ``llama-index-llms-openai`` (chat, completion, streaming,
     tool calling, structured outputs, images, token usage), with the gateway's identity headers
@@ -220,55 +219,6 @@ class IgrisLLM(FunctionCallingLLM):
     def class_name(cls) -> str:
         """The name LlamaIndex serialises this class under."""
         return "IgrisLLM"
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "api_key" and isinstance(value, str):
-            value = SecretStr(value)
-        elif name == "model":
-            parse_model(value)
-        clients = self._clients if name in CLIENT_FIELDS else None
-        if clients is None:
-            super().__setattr__(name, value)
-            return
-        old = getattr(self, name)
-        super().__setattr__(name, value)
-        try:  # new clients, or the old value back when the new one is refused
-            clients = clients.rebuilt(client_options(self))
-        except BaseException:
-            super().__setattr__(name, old)
-            raise
-        self._clients = clients
-        object.__setattr__(self, "api_key", clients.sync().api_key)
-
-    def __getstate__(self) -> dict[Any, Any]:
-        # Clients hold sockets and locks: pickle without them; unpickling runs __init__ again,
-        # which rebuilds them (LlamaIndex pickles models for multiprocessing pipelines).
-        private = self.__pydantic_private__
-        object.__setattr__(self, "__pydantic_private__", None)
-        try:
-            state = super().__getstate__()
-        finally:
-            object.__setattr__(self, "__pydantic_private__", private)
-        return state
-
-    # --- clients -------------------------------------------------------------------------
-
-    def _client_set(self) -> ClientSet:
-        clients = self._clients
-        if clients is None:  # built without __init__ (model_validate, model_construct)
-            clients = self._clients = ClientSet(client_options(self), None, None)
-        return clients
-
-    def _sync_client(self) -> Igris:
-        return self._client_set().sync()
-
-    def _async_client(self) -> AsyncIgris:
-        return self._client_set().async_()
-
-    @property
-    def client(self) -> Igris:
-        """The underlying :class:`igris_core.Igris` client."""
-        return self._sync_client()
 
     # --- metadata ------------------------------------------------------------------------
 
