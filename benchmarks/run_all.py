@@ -22,6 +22,7 @@ MODULES = [
     ("local gateway", "benchmarks.bench_gateway"),
     ("langchain_igris", "benchmarks.bench_langchain"),
     ("llama_index_igris", "benchmarks.bench_llama_index"),
+    ("load and leaks", "benchmarks.bench_load"),
 ]
 PACKAGES = [
     "httpx",
