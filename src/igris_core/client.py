@@ -32,6 +32,7 @@ _UNSET: Any = object()
 
 class _ClientBase:
     _options: ClientOptions
+    _transport: SyncTransport | AsyncTransport
     _owns_transport: bool
 
     @property
@@ -94,6 +95,24 @@ class _ClientBase:
             headers=self.identity_headers(user=user, trace_id=trace_id, metadata=metadata),
         )
 
+    def _init_resources(self) -> None:
+        raise NotImplementedError
+
+    def _derive(
+        self,
+        user: str | None,
+        trace_id: str | None,
+        metadata: Mapping[str, str] | None,
+        timeout: Any,
+        max_retries: Any,
+    ) -> Self:
+        derived = object.__new__(type(self))
+        derived._options = self._derived_options(user, trace_id, metadata, timeout, max_retries)
+        derived._transport = self._transport
+        derived._owns_transport = False  # the pool stays this client's to close
+        derived._init_resources()
+        return derived
+
     def _derived_options(
         self,
         user: str | None,
@@ -138,6 +157,7 @@ class Igris(_ClientBase):
     chat: Chat
     embeddings: Embeddings
     llm_providers: LlmProviders
+    _transport: SyncTransport
 
     def __init__(
         self,
@@ -187,12 +207,7 @@ class Igris(_ClientBase):
 
             alice = igris.with_options(user="alice@corp.com", metadata={"team": "search"})
         """
-        derived = object.__new__(Igris)
-        derived._options = self._derived_options(user, trace_id, metadata, timeout, max_retries)
-        derived._transport = self._transport
-        derived._owns_transport = False
-        derived._init_resources()
-        return derived
+        return self._derive(user, trace_id, metadata, timeout, max_retries)
 
     def close(self) -> None:
         """Close the connection pool (not one you passed in, and not from a derived client)."""
@@ -226,6 +241,7 @@ class AsyncIgris(_ClientBase):
     chat: AsyncChat
     embeddings: AsyncEmbeddings
     llm_providers: AsyncLlmProviders
+    _transport: AsyncTransport
 
     def __init__(
         self,
@@ -269,12 +285,7 @@ class AsyncIgris(_ClientBase):
         max_retries: int = _UNSET,
     ) -> AsyncIgris:
         """A derived client sharing this one's pool; see :meth:`Igris.with_options`."""
-        derived = object.__new__(AsyncIgris)
-        derived._options = self._derived_options(user, trace_id, metadata, timeout, max_retries)
-        derived._transport = self._transport
-        derived._owns_transport = False
-        derived._init_resources()
-        return derived
+        return self._derive(user, trace_id, metadata, timeout, max_retries)
 
     async def aclose(self) -> None:
         """Close the connection pool (not one you passed in, and not from a derived client)."""

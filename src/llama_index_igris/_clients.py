@@ -116,6 +116,16 @@ class ClientOwner:
     def _field_set(self, name: str, value: Any) -> None:
         """Hook: a field that does not shape the clients was assigned."""
 
+    def _attach_clients(
+        self, http_client: httpx.Client | None, async_http_client: httpx.AsyncClient | None
+    ) -> None:
+        """Build the clients once the fields are set. The sync client is built now, so the
+        key, base URL, timeout, retries and identity are checked at construction, before any
+        request (PROTOCOL.md)."""
+        clients = ClientSet(client_options(self), http_client, async_http_client)
+        self._clients = clients
+        object.__setattr__(self, "api_key", clients.sync().api_key)  # the resolved key
+
     def __getstate__(self) -> dict[Any, Any]:
         # Clients hold sockets and locks: pickle without them; unpickling runs __init__ again,
         # which rebuilds them (LlamaIndex pickles models for multiprocessing pipelines).

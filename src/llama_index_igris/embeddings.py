@@ -16,7 +16,7 @@ from igris_core import protocol
 from igris_core.errors import IgrisInputTypeError
 from igris_core.model_ref import parse_model
 from igris_core.types.embeddings import EmbeddingResponse
-from llama_index_igris._clients import ClientOwner, ClientSet, client_options
+from llama_index_igris._clients import ClientOwner, ClientSet
 
 __all__ = ["IgrisEmbedding"]
 
@@ -147,11 +147,7 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
             "igris_metadata": igris_metadata,
         }
         super().__init__(**fields)
-        # The sync client is built now: the key, base URL, timeout, retries and identity are
-        # checked at construction, before any request (PROTOCOL.md).
-        clients = ClientSet(client_options(self), http_client, async_http_client)
-        self._clients = clients
-        object.__setattr__(self, "api_key", clients.sync().api_key)  # the resolved key
+        self._attach_clients(http_client, async_http_client)
 
     @field_validator("model")
     @classmethod

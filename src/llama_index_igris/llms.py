@@ -33,7 +33,7 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from igris_core import IgrisInputTypeError, protocol
 from igris_core.model_ref import parse_model
-from llama_index_igris._clients import ClientOwner, ClientSet, client_options
+from llama_index_igris._clients import ClientOwner, ClientSet
 from llama_index_igris._convert import (
     ChatStreamConverter,
     chat_response,
@@ -203,11 +203,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
             igris_metadata=igris_metadata,
             **kwargs,
         )
-        # The sync client is built now: the key, base URL, timeout, retries and identity are
-        # checked at construction, before any request (PROTOCOL.md).
-        clients = ClientSet(client_options(self), http_client, async_http_client)
-        self._clients = clients
-        object.__setattr__(self, "api_key", clients.sync().api_key)  # the resolved key
+        self._attach_clients(http_client, async_http_client)
 
     @field_validator("model")
     @classmethod
