@@ -37,7 +37,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from igris_core import Identity, IgrisInputError, parse_model, protocol
 from langchain_igris._clients import (
@@ -56,6 +56,7 @@ from langchain_igris._convert import (
     tool_choice_to_wire,
     tool_names,
 )
+from langchain_igris._errors import langchain_errors
 from langchain_igris._identity import (
     UNSET,
     call_identity,
@@ -317,14 +318,9 @@ class ChatIgris(BaseChatModel):
         values["model_kwargs"] = extra
         return values
 
-    @field_validator("model")
-    @classmethod
-    def _check_model(cls, value: str) -> str:
-        parse_model(value)  # raises IgrisInputError showing the expected form
-        return value
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        parse_model(self.model)  # IgrisInputError showing the expected form (not pydantic's)
         # Checked here rather than in a model validator: pydantic would quote the whole
         # constructor input, API key included, in its error message.
         if self.n is not None and self.n < 1:
@@ -585,16 +581,17 @@ class ChatIgris(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
-        model, wire, fields, identity, headers = self._prepare(
-            messages, stop, kwargs, run_manager, stream=False
-        )
-        response = (
-            self._clients()
-            .sync()
-            .chat.completions.create(
-                model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+        with langchain_errors():
+            model, wire, fields, identity, headers = self._prepare(
+                messages, stop, kwargs, run_manager, stream=False
             )
-        )
+            response = (
+                self._clients()
+                .sync()
+                .chat.completions.create(
+                    model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+                )
+            )
         return chat_result(response, model)
 
     async def _agenerate(
@@ -605,16 +602,17 @@ class ChatIgris(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
-        model, wire, fields, identity, headers = self._prepare(
-            messages, stop, kwargs, run_manager, stream=False
-        )
-        response = (
-            await self._clients()
-            .async_()
-            .chat.completions.create(
-                model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+        with langchain_errors():
+            model, wire, fields, identity, headers = self._prepare(
+                messages, stop, kwargs, run_manager, stream=False
             )
-        )
+            response = (
+                await self._clients()
+                .async_()
+                .chat.completions.create(
+                    model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+                )
+            )
         return chat_result(response, model)
 
     def _stream(
@@ -626,36 +624,37 @@ class ChatIgris(BaseChatModel):
         stream_usage: bool | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, wire, fields, identity, headers = self._prepare(
-            messages, stop, kwargs, run_manager, stream=True
-        )
-        self._stream_options(stream_usage, fields)
-        client = self._clients().sync()
-        convert = StreamConverter.convert
-        stream = client.chat.completions.create(
-            model=model,
-            messages=wire,
-            stream=True,
-            identity=identity,
-            extra_headers=headers,
-            **fields,
-        )
-        with stream:
-            for chunk in stream:
-                generation = convert(chunk)
-                if generation is None:
-                    continue
-                if run_manager is not None:
-                    run_manager.on_llm_new_token(
-                        generation.text,
-                        chunk=generation,
-                        logprobs=(generation.generation_info or {}).get("logprobs"),
-                    )
-                yield generation
-            final = StreamConverter(model).final(stream.accumulator, stream.request_id)
-        if run_manager is not None:
-            run_manager.on_llm_new_token("", chunk=final)
-        yield final
+        with langchain_errors():
+            model, wire, fields, identity, headers = self._prepare(
+                messages, stop, kwargs, run_manager, stream=True
+            )
+            self._stream_options(stream_usage, fields)
+            client = self._clients().sync()
+            convert = StreamConverter.convert
+            stream = client.chat.completions.create(
+                model=model,
+                messages=wire,
+                stream=True,
+                identity=identity,
+                extra_headers=headers,
+                **fields,
+            )
+            with stream:
+                for chunk in stream:
+                    generation = convert(chunk)
+                    if generation is None:
+                        continue
+                    if run_manager is not None:
+                        run_manager.on_llm_new_token(
+                            generation.text,
+                            chunk=generation,
+                            logprobs=(generation.generation_info or {}).get("logprobs"),
+                        )
+                    yield generation
+                final = StreamConverter(model).final(stream.accumulator, stream.request_id)
+            if run_manager is not None:
+                run_manager.on_llm_new_token("", chunk=final)
+            yield final
 
     async def _astream(
         self,
@@ -666,36 +665,37 @@ class ChatIgris(BaseChatModel):
         stream_usage: bool | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, wire, fields, identity, headers = self._prepare(
-            messages, stop, kwargs, run_manager, stream=True
-        )
-        self._stream_options(stream_usage, fields)
-        client = self._clients().async_()
-        convert = StreamConverter.convert
-        stream = await client.chat.completions.create(
-            model=model,
-            messages=wire,
-            stream=True,
-            identity=identity,
-            extra_headers=headers,
-            **fields,
-        )
-        async with stream:
-            async for chunk in stream:
-                generation = convert(chunk)
-                if generation is None:
-                    continue
-                if run_manager is not None:
-                    await run_manager.on_llm_new_token(
-                        generation.text,
-                        chunk=generation,
-                        logprobs=(generation.generation_info or {}).get("logprobs"),
-                    )
-                yield generation
-            final = StreamConverter(model).final(stream.accumulator, stream.request_id)
-        if run_manager is not None:
-            await run_manager.on_llm_new_token("", chunk=final)
-        yield final
+        with langchain_errors():
+            model, wire, fields, identity, headers = self._prepare(
+                messages, stop, kwargs, run_manager, stream=True
+            )
+            self._stream_options(stream_usage, fields)
+            client = self._clients().async_()
+            convert = StreamConverter.convert
+            stream = await client.chat.completions.create(
+                model=model,
+                messages=wire,
+                stream=True,
+                identity=identity,
+                extra_headers=headers,
+                **fields,
+            )
+            async with stream:
+                async for chunk in stream:
+                    generation = convert(chunk)
+                    if generation is None:
+                        continue
+                    if run_manager is not None:
+                        await run_manager.on_llm_new_token(
+                            generation.text,
+                            chunk=generation,
+                            logprobs=(generation.generation_info or {}).get("logprobs"),
+                        )
+                    yield generation
+                final = StreamConverter(model).final(stream.accumulator, stream.request_id)
+            if run_manager is not None:
+                await run_manager.on_llm_new_token("", chunk=final)
+            yield final
 
     # --- tools and structured output -----------------------------------------------------------
 

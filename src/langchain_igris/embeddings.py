@@ -16,7 +16,6 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
-    field_validator,
     model_validator,
 )
 
@@ -27,6 +26,7 @@ from langchain_igris._clients import (
     rename_arguments,
     state_without_clients,
 )
+from langchain_igris._errors import langchain_errors
 
 __all__ = ["IgrisEmbeddings"]
 
@@ -166,14 +166,9 @@ class IgrisEmbeddings(BaseModel, Embeddings):
         values["model_kwargs"] = extra
         return values
 
-    @field_validator("model")
-    @classmethod
-    def _check_model(cls, value: str) -> str:
-        parse_model(value)
-        return value
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        parse_model(self.model)  # IgrisInputError showing the expected form (not pydantic's)
         # Checked here rather than in a model validator: pydantic would quote the whole
         # constructor input, API key included, in its error message.
         for name in ("chunk_size", "max_concurrency"):
@@ -212,11 +207,12 @@ class IgrisEmbeddings(BaseModel, Embeddings):
         bar = _progress(len(texts), self.show_progress_bar)
         vectors: list[list[float]] = []
         try:
-            for batch in self._batches(texts, chunk_size):
-                response = create(model=self.model, input=batch, **fields)
-                vectors.extend(cast_vectors(response.data))
-                if bar is not None:
-                    bar.update(len(batch))
+            with langchain_errors():
+                for batch in self._batches(texts, chunk_size):
+                    response = create(model=self.model, input=batch, **fields)
+                    vectors.extend(cast_vectors(response.data))
+                    if bar is not None:
+                        bar.update(len(batch))
         finally:
             if bar is not None:
                 bar.close()
@@ -255,10 +251,11 @@ class IgrisEmbeddings(BaseModel, Embeddings):
                 bar.update(len(batch))
 
         try:
-            if len(batches) == 1:
-                await run(0, batches[0])
-            else:
-                await _all_or_nothing(run(i, batch) for i, batch in enumerate(batches))
+            with langchain_errors():
+                if len(batches) == 1:
+                    await run(0, batches[0])
+                else:
+                    await _all_or_nothing(run(i, batch) for i, batch in enumerate(batches))
         finally:
             if bar is not None:
                 bar.close()

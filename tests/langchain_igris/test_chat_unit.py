@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.exceptions import ModelPermissionDeniedError
 from langchain_core.load import dumpd, dumps, load, loads
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.rate_limiters import BaseRateLimiter
-from pydantic import ValidationError
 
 from igris_core import (
     IgrisAuthError,
@@ -46,7 +46,7 @@ from tests.langchain_igris.helpers import (
     "bad", ["gpt-4o", "@openai-prod", "@/gpt-4o", "openai-prod/gpt-4o", "@a b/c"]
 )
 def test_model_is_validated_at_construction(bad: str) -> None:
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(IgrisInputError) as err:
         ChatIgris(model=bad, api_key=API_KEY, base_url=BASE_URL)
     assert repr(bad) in str(err.value)
     assert "@<connection-slug>/<model>" in str(err.value) or "@slug" in str(err.value)
@@ -430,13 +430,14 @@ def test_bad_call_identity_is_refused_before_any_request(
 # --- errors ---------------------------------------------------------------------------------
 
 
-def test_typed_errors_propagate_unchanged() -> None:
+def test_typed_errors_are_also_langchain_model_errors() -> None:
     llm = make_chat(Recorder(error_reply(403, "blocked by policy")))
     with pytest.raises(IgrisPolicyDeniedError) as err:
         llm.invoke("hi")
     assert err.value.status_code == 403
     assert err.value.request_id == "req_test"
-    assert type(err.value) is IgrisPolicyDeniedError
+    assert isinstance(err.value, ModelPermissionDeniedError)
+    assert err.value.is_retryable is False
 
 
 def test_fallbacks_on_rate_limit() -> None:

@@ -1,0 +1,271 @@
+"""ChatIgris and IgrisEmbeddings under LangChain's own machinery, as ChatOpenAI behaves there:
+agent middleware, caches, model profiles, configurable fields, errors."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain.agents.middleware import ModelRetryMiddleware, SummarizationMiddleware
+from langchain_core.caches import InMemoryCache
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelAPIError,
+    ModelConnectionError,
+    ModelInvalidRequestError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+)
+from langchain_core.globals import set_llm_cache
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.runnables import ConfigurableField
+
+from igris_core import (
+    IgrisBadRequestError,
+    IgrisConnectionError,
+    IgrisInputError,
+    IgrisPayloadTooLargeError,
+    IgrisPolicyDeniedError,
+    IgrisRateLimitError,
+    IgrisServerError,
+    igris_context,
+)
+from igris_core.local_gateway import LocalGateway
+from langchain_igris import ChatIgris, IgrisEmbeddings
+
+from .helpers import (
+    API_KEY,
+    BASE_URL,
+    Recorder,
+    chat_body,
+    error_reply,
+    json_reply,
+    make_chat,
+    make_embeddings,
+    sse_reply,
+    text_stream_chunks,
+)
+
+
+@pytest.fixture
+def llm_cache() -> Iterator[InMemoryCache]:
+    cache = InMemoryCache()
+    set_llm_cache(cache)
+    try:
+        yield cache
+    finally:
+        set_llm_cache(None)
+
+
+# --- errors are LangChain's standard model errors too ----------------------------------------
+
+
+def test_policy_denial_is_not_retried_by_agent_middleware(gw: LocalGateway) -> None:
+    gw.deny("no-secrets", pattern=r"(?i)password")
+    agent = create_agent(
+        ChatIgris(model="@openai-prod/gpt-4o"),
+        tools=[],
+        middleware=[ModelRetryMiddleware(max_retries=2, initial_delay=0)],
+    )
+    with pytest.raises(IgrisPolicyDeniedError) as err:
+        agent.invoke({"messages": [("human", "what is the admin password?")]})
+    assert isinstance(err.value, ModelPermissionDeniedError)
+    assert err.value.status_code == 403 and err.value.code == "no-secrets"
+    assert len([e for e in gw.audit if e.route == "chat"]) == 1  # sent once
+
+
+@pytest.mark.parametrize(
+    ("reply", "igris_class", "langchain_class"),
+    [
+        (error_reply(403), IgrisPolicyDeniedError, ModelPermissionDeniedError),
+        (error_reply(429, **{"retry-after": "0"}), IgrisRateLimitError, ModelRateLimitError),
+        (error_reply(503), IgrisServerError, ModelAPIError),
+        (error_reply(400, "bad"), IgrisBadRequestError, ModelInvalidRequestError),
+        (
+            json_reply(
+                {"error": {"message": "too long", "type": "x", "code": "context_length_exceeded"}},
+                400,
+            ),
+            IgrisBadRequestError,
+            ContextOverflowError,
+        ),
+        (
+            json_reply(
+                {"error": {"message": "This model's maximum context length is 8192", "type": "x"}},
+                413,
+            ),
+            IgrisPayloadTooLargeError,
+            ContextOverflowError,
+        ),
+    ],
+)
+@pytest.mark.parametrize("path", ["invoke", "stream", "embed"])
+def test_errors_are_both_igris_and_langchain_classes(
+    reply: Any, igris_class: type, langchain_class: type, path: str
+) -> None:
+    recorder = Recorder(reply)
+    with pytest.raises(igris_class) as err:
+        if path == "invoke":
+            make_chat(recorder).invoke("hi")
+        elif path == "stream":
+            list(make_chat(recorder).stream("hi"))
+        else:
+            make_embeddings(recorder).embed_query("hi")
+    assert isinstance(err.value, langchain_class)
+    assert err.value.request_id == "req_test"
+    clone = pickle.loads(pickle.dumps(err.value))
+    assert type(clone) is type(err.value) and clone.status_code == err.value.status_code
+
+
+async def test_async_errors_and_cut_streams_are_langchain_classes() -> None:
+    with pytest.raises(IgrisPolicyDeniedError) as err:
+        await make_chat(Recorder(error_reply(403))).ainvoke("hi")
+    assert isinstance(err.value, ModelPermissionDeniedError)
+    cut = sse_reply(text_stream_chunks("a", "b"), done=False)
+    with pytest.raises(IgrisConnectionError) as cut_err:
+        [c async for c in make_chat(Recorder(cut)).astream("hi")]
+    assert isinstance(cut_err.value, ModelConnectionError)
+    with pytest.raises(IgrisPolicyDeniedError) as emb:
+        await make_embeddings(Recorder(error_reply(403))).aembed_documents(["x"])
+    assert isinstance(emb.value, ModelPermissionDeniedError)
+
+
+def test_bad_call_input_is_an_invalid_request() -> None:
+    recorder = Recorder()
+    with pytest.raises(IgrisInputError) as err:
+        make_chat(recorder).invoke("hi", igris_user=7)
+    assert isinstance(err.value, ModelInvalidRequestError)
+    assert recorder.requests == []
+
+
+# --- caches: the identity is part of the key ---------------------------------------------------
+
+
+def test_cache_key_includes_the_resolved_identity(
+    gw: LocalGateway, llm_cache: InMemoryCache
+) -> None:
+    gw.deny("no-mallory", user="mallory")
+    llm = ChatIgris(model="@openai-prod/gpt-4o")
+    answer = llm.invoke("hello", config={"metadata": {"igris_user": "alice"}})
+    assert llm.invoke("hello", config={"metadata": {"igris_user": "alice"}}) == answer  # cached
+    with pytest.raises(IgrisPolicyDeniedError):
+        llm.invoke("hello", config={"metadata": {"igris_user": "mallory"}})
+    with igris_context(user="mallory"), pytest.raises(IgrisPolicyDeniedError):
+        llm.invoke("hello")
+    with pytest.raises(IgrisPolicyDeniedError):
+        llm.invoke("hello", igris_user="mallory")
+    with pytest.raises(IgrisPolicyDeniedError):
+        ChatIgris(model="@openai-prod/gpt-4o", igris_user="mallory").invoke("hello")
+    users = [e.user for e in gw.audit if e.route == "chat"]
+    assert users == ["alice", "mallory", "mallory", "mallory", "mallory"]
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+
+def test_profile_from_the_shared_table() -> None:
+    llm = ChatIgris(model="@openai-prod/gpt-4o", api_key=API_KEY, base_url=BASE_URL)
+    assert llm.profile is not None
+    assert llm.profile["max_input_tokens"] == 128_000
+    assert llm.profile["tool_calling"] is True and llm.profile["image_inputs"] is True
+    own = ChatIgris(model="@openai-prod/gpt-4o", api_key=API_KEY, profile={"max_input_tokens": 9})
+    assert own.profile == {"max_input_tokens": 9}
+    assert ChatIgris(model="@ollama/my-finetune", api_key=API_KEY).profile is None
+
+
+def test_summarization_middleware_accepts_fractions(gw: LocalGateway) -> None:
+    llm = ChatIgris(model="@openai-prod/gpt-4o")
+    agent = create_agent(
+        llm, tools=[], middleware=[SummarizationMiddleware(model=llm, trigger=("fraction", 0.8))]
+    )
+    state = agent.invoke({"messages": [("human", "hello there")]})
+    assert state["messages"][-1].content
+
+
+# --- construction: bad models are IgrisInputError; model_name is configurable ----------------
+
+
+@pytest.mark.parametrize("cls", [ChatIgris, IgrisEmbeddings])
+def test_bad_model_string_is_an_igris_input_error(cls: type) -> None:
+    with pytest.raises(IgrisInputError, match="gpt-4o"):
+        cls(model="gpt-4o", api_key=API_KEY, base_url=BASE_URL)
+
+
+@pytest.mark.parametrize("name", ["model", "model_name"])
+def test_configurable_model_field(name: str) -> None:
+    recorder = Recorder()
+    llm = make_chat(recorder).configurable_fields(**{name: ConfigurableField(id="which")})
+    llm.invoke("hi", config={"configurable": {"which": "@other/gpt-4o-mini"}})
+    assert recorder.requests[-1].url.path == "/llm/other/v1/chat/completions"
+    assert recorder.body["model"] == "gpt-4o-mini"
+
+
+# --- identity of a lazy stream is captured when it is created ---------------------------------
+
+
+def test_stream_created_in_a_scope_keeps_its_identity() -> None:
+    recorder = Recorder(sse_reply(text_stream_chunks("a", "b")))
+    llm = make_chat(recorder)
+    with igris_context(user="alice", trace_id="t-1"):
+        chunks = llm.stream("hi")
+    with igris_context(user="bob"):  # consumed in another scope: the creation scope wins
+        assert "".join(str(c.content) for c in chunks) == "ab"
+    assert recorder.headers["x-igris-user"] == "alice"
+    assert recorder.headers["x-igris-trace-id"] == "t-1"
+
+
+async def test_astream_created_in_a_scope_keeps_its_identity() -> None:
+    recorder = Recorder(sse_reply(text_stream_chunks("a", "b")))
+    llm = make_chat(recorder)
+    with igris_context(user="alice"):
+        chunks = llm.astream("hi")
+    assert "".join([str(c.content) async for c in chunks]) == "ab"
+    assert recorder.headers["x-igris-user"] == "alice"
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+def test_bad_tool_message_is_refused_before_sending() -> None:
+    recorder = Recorder()
+    message = ToolMessage(content=[{"a": 1}], tool_call_id="call_1")  # type: ignore[list-item]
+    with pytest.raises(IgrisInputError, match="ToolMessage") as err:
+        make_chat(recorder).invoke([HumanMessage("hi"), message])
+    assert "position 1" in str(err.value)
+    assert recorder.requests == []
+
+
+def test_legacy_function_call_is_replayed() -> None:
+    recorder = Recorder()
+    call = {"name": "lookup", "arguments": '{"q": "x"}'}
+    history = [
+        HumanMessage("hi"),
+        AIMessage(content="", additional_kwargs={"function_call": call}),
+    ]
+    make_chat(recorder).invoke(history)
+    assert recorder.body["messages"][1]["function_call"] == call
+
+
+def test_responses_style_tool_choice_is_accepted() -> None:
+    recorder = Recorder()
+
+    def lookup(q: str) -> str:
+        """Look something up."""
+        return q
+
+    llm = make_chat(recorder).bind_tools(
+        [lookup], tool_choice={"type": "function", "name": "lookup"}
+    )
+    llm.invoke("hi")
+    assert recorder.body["tool_choice"] == {"type": "function", "function": {"name": "lookup"}}
+
+
+def test_response_metadata_keys_match_chat_openai() -> None:
+    message = make_chat(Recorder(json_reply(chat_body()))).invoke("hi")
+    assert "logprobs" in message.response_metadata
+    assert message.response_metadata["logprobs"] is None
+    chunks = list(make_chat(Recorder(sse_reply(text_stream_chunks("a", "b")))).stream("hi"))
+    assert all(c.response_metadata.get("model_provider") == "igris" for c in chunks)
