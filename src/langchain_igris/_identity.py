@@ -18,16 +18,18 @@ run's metadata in a context variable for the duration of its own ``generate``/``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from typing import Any
 
-from igris_core import Identity, IgrisInputError, resolve_identity
+from igris_core import Identity, IgrisInputError, current_context, resolve_identity
 from igris_core.errors import IgrisInputTypeError
 
 __all__ = [
     "IDENTITY_KWARGS",
     "UNSET",
+    "cache_identity",
     "call_identity",
     "identity_from_metadata",
     "reset_run_metadata",
@@ -99,3 +101,14 @@ def call_identity(kwargs: dict[str, Any], metadata: Mapping[str, Any] | None) ->
     if own is None:
         return run
     return resolve_identity(own, run)
+
+
+def cache_identity(
+    kwargs: Mapping[str, Any], metadata: Mapping[str, Any] | None, defaults: Identity | None
+) -> str:
+    """The identity a call would send, from all four levels (call arguments, run metadata,
+    ``igris_context`` scope, the model's defaults), as a stable string for LLM cache keys: a
+    cached answer is only served to a call the gateway would have seen with the same
+    identity."""
+    resolved = resolve_identity(call_identity(dict(kwargs), metadata), current_context(), defaults)
+    return json.dumps([resolved.user, resolved.trace_id, sorted(resolved.metadata.items())])

@@ -59,6 +59,7 @@ from langchain_igris._convert import (
 from langchain_igris._errors import langchain_errors
 from langchain_igris._identity import (
     UNSET,
+    cache_identity,
     call_identity,
     reset_run_metadata,
     run_metadata,
@@ -387,6 +388,15 @@ class ChatIgris(BaseChatModel):
         params["stop"] = stop if stop is not None else params.get("stop")
         params.update(kwargs)
         return params
+
+    def _get_llm_string(self, stop: list[str] | None = None, **kwargs: Any) -> str:
+        # The LLM cache key: LangChain's (model fields and call arguments) plus the identity the
+        # call resolves to, so one user's cached answer never reaches another user.
+        metadata = run_metadata()
+        defaults = Identity.of(self.igris_user, self.igris_trace_id, self.igris_metadata)
+        with langchain_errors():
+            identity = cache_identity(kwargs, None if metadata is UNSET else metadata, defaults)
+        return f"{super()._get_llm_string(stop=stop, **kwargs)}---igris_identity:{identity}"
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         model = kwargs.get("model")

@@ -150,7 +150,8 @@ def test_cache_key_includes_the_resolved_identity(
     gw.deny("no-mallory", user="mallory")
     llm = ChatIgris(model="@openai-prod/gpt-4o")
     answer = llm.invoke("hello", config={"metadata": {"igris_user": "alice"}})
-    assert llm.invoke("hello", config={"metadata": {"igris_user": "alice"}}) == answer  # cached
+    again = llm.invoke("hello", config={"metadata": {"igris_user": "alice"}})
+    assert again.content == answer.content and len(gw.audit) == 1  # served from the cache
     with pytest.raises(IgrisPolicyDeniedError):
         llm.invoke("hello", config={"metadata": {"igris_user": "mallory"}})
     with igris_context(user="mallory"), pytest.raises(IgrisPolicyDeniedError):
