@@ -16,6 +16,7 @@ from langchain_core.callbacks import (
 )
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.output_parsers import (
@@ -40,6 +41,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from igris_core import Identity, IgrisInputError, parse_model, protocol
+from igris_core.profiles import model_profile
 from langchain_igris._clients import (
     Clients,
     clients_of,
@@ -332,6 +334,11 @@ class ChatIgris(BaseChatModel):
 
     def _clients(self) -> Clients:
         return clients_of(self)
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        # LangChain fills ``profile`` from this unless the user gave one; ``igris_core.profiles``
+        # is the table shared with llama_index_igris, looked up by the model after the slug.
+        return cast(ModelProfile | None, model_profile(self.model))
 
     def __getstate__(self) -> dict[Any, Any]:
         """Pickle without the clients and the ``httpx`` clients (rebuilt on first use)."""
