@@ -32,8 +32,10 @@ from langchain_core.runnables import (
     RunnableGenerator,
     RunnableMap,
     RunnablePassthrough,
+    RunnableSerializable,
     ensure_config,
 )
+from langchain_core.runnables.utils import AnyConfigurableField
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -343,6 +345,15 @@ class ChatIgris(BaseChatModel):
     def __getstate__(self) -> dict[Any, Any]:
         """Pickle without the clients and the ``httpx`` clients (rebuilt on first use)."""
         return state_without_clients(super().__getstate__())
+
+    def configurable_fields(
+        self, **kwargs: AnyConfigurableField
+    ) -> RunnableSerializable[LanguageModelInput, AIMessage]:
+        """See ``Runnable.configurable_fields``; ``ChatOpenAI``'s spellings (``model_name``,
+        ``request_timeout``, ...) name the same fields as at construction."""
+        return super().configurable_fields(
+            **{_SPELLINGS.get(name, name): field for name, field in kwargs.items()}
+        )
 
     # --- identification --------------------------------------------------------------------
 
