@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 import warnings
+from contextlib import contextmanager
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal, cast
@@ -42,7 +43,14 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from igris_core import Identity, IgrisInputError, parse_model, protocol
+from igris_core import (
+    Identity,
+    IgrisInputError,
+    current_context,
+    igris_context,
+    parse_model,
+    protocol,
+)
 from igris_core.profiles import model_profile
 from langchain_igris._clients import (
     Clients,
@@ -118,6 +126,58 @@ async def _acheck_refusal(messages: AsyncIterator[BaseMessage]) -> AsyncIterator
     async for message in messages:
         _refusal_check(message)
         yield message
+
+
+@contextmanager
+def _request_scope(metadata: Mapping[str, Any] | None, scope: Identity | None) -> Iterator[None]:
+    """Around a stream's first step (where its request is sent): the run's metadata, and the
+    ``igris_context`` scope the stream was created in (it wins over the current one)."""
+    token = set_run_metadata(metadata)
+    try:
+        if scope is None:
+            yield
+        else:
+            with igris_context(scope.user, scope.trace_id, scope.metadata):
+                yield
+    finally:
+        reset_run_metadata(token)
+
+
+def _in_scope(
+    chunks: Iterator[AIMessageChunk],
+    metadata: Mapping[str, Any] | None,
+    scope: Identity | None,
+) -> Iterator[AIMessageChunk]:
+    try:
+        with _request_scope(metadata, scope):
+            first = next(chunks, _END)  # the request is sent here
+        if first is _END:
+            return
+        yield first
+        yield from chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+async def _ain_scope(
+    chunks: AsyncIterator[AIMessageChunk],
+    metadata: Mapping[str, Any] | None,
+    scope: Identity | None,
+) -> AsyncIterator[AIMessageChunk]:
+    try:
+        with _request_scope(metadata, scope):
+            first = await anext(chunks, _END)  # the request is sent here
+        if first is _END:
+            return
+        yield first
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class ChatIgris(BaseChatModel):
@@ -515,25 +575,16 @@ class ChatIgris(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
-        """See ``BaseChatModel.stream``; also records the run's ``igris_*`` metadata."""
+        """See ``BaseChatModel.stream``; also records the run's ``igris_*`` metadata.
+
+        The identity of the ``igris_context`` scope is taken when the stream is created, so a
+        stream read after (or outside) that block still sends it.
+        """
         config = ensure_config(config)
         chunks = super().stream(input, config, stop=stop, **kwargs)
-        try:
-            token = set_run_metadata(config.get("metadata"))
-            try:
-                first = next(chunks, _END)  # the request is sent here
-            finally:
-                reset_run_metadata(token)
-            if first is _END:
-                return
-            yield first
-            yield from chunks
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+        return _in_scope(chunks, config.get("metadata"), current_context())
 
-    async def astream(
+    def astream(
         self,
         input: LanguageModelInput,
         config: RunnableConfig | None = None,
@@ -541,24 +592,13 @@ class ChatIgris(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
-        """See ``BaseChatModel.astream``; also records the run's ``igris_*`` metadata."""
+        """See ``BaseChatModel.astream``; also records the run's ``igris_*`` metadata.
+
+        The identity of the ``igris_context`` scope is taken when the stream is created.
+        """
         config = ensure_config(config)
         chunks = super().astream(input, config, stop=stop, **kwargs)
-        try:
-            token = set_run_metadata(config.get("metadata"))
-            try:
-                first = await anext(chunks, _END)  # the request is sent here
-            finally:
-                reset_run_metadata(token)
-            if first is _END:
-                return
-            yield first
-            async for chunk in chunks:
-                yield chunk
-        finally:
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
+        return _ain_scope(chunks, config.get("metadata"), current_context())
 
     # --- requests ------------------------------------------------------------------------------
 
