@@ -129,6 +129,10 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
         return {"role": role, "content": content}
     if isinstance(message, AIMessage):
         return _assistant_to_wire(message)
+    if role is not None and isinstance(content, list):
+        wire = convert_to_openai_messages(message.model_copy(update={"content": ""}))
+        wire["content"] = [_block_to_wire(message, block) for block in content]
+        return wire
     wire = convert_to_openai_messages(message)
     if isinstance(message, ToolMessage):
         # Chat completions' tool messages carry no name.
@@ -147,15 +151,63 @@ def _assistant_to_wire(message: AIMessage) -> dict[str, Any]:
         ]
     if wire.get("tool_calls") and not wire.get("content"):
         wire["content"] = None
+    function_call = message.additional_kwargs.get("function_call")
+    if isinstance(function_call, Mapping) and "function_call" not in wire:
+        # The legacy (pre-tools) function call of an older answer, replayed as it came.
+        wire["function_call"] = {
+            "name": function_call.get("name"),
+            "arguments": function_call.get("arguments", ""),
+        }
+        if not wire.get("content"):
+            wire["content"] = None
     audio = message.additional_kwargs.get("audio")
     if isinstance(audio, Mapping) and audio.get("id"):
         wire["audio"] = {"id": audio["id"]}  # only the id goes back (OpenAI's rule)
     return wire
 
 
+def _block_to_wire(message: BaseMessage, block: Any) -> Any:
+    """One block of a user or system message's list content. Text blocks keep
+    ``cache_control`` (Anthropic prompt caching through the gateway); other blocks (images,
+    files, audio, in LangChain's standard or OpenAI's format) go through langchain-core's
+    converter, ``cache_control`` kept."""
+    if isinstance(block, str):
+        return {"type": "text", "text": block}
+    if isinstance(block, Mapping) and block.get("type") == "text":
+        out = {"type": "text", "text": block["text"]}
+    else:
+        converted = convert_to_openai_messages(
+            message.model_copy(update={"content": [block]}), text_format="block"
+        )["content"]
+        if len(converted) != 1:
+            raise ValueError(f"content block {block!r:.200} has no chat-completions form")
+        out = converted[0]
+    if isinstance(block, Mapping) and "cache_control" in block:
+        out["cache_control"] = block["cache_control"]
+    return out
+
+
 def messages_to_wire(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """LangChain messages as chat-completions message dicts, in order."""
-    return [message_to_wire(message) for message in messages]
+    """LangChain messages as chat-completions message dicts, in order.
+
+    A message LangChain's converters cannot read (a content block without a ``type``, say)
+    raises :class:`~igris_core.IgrisInputError` naming its position and type, before any
+    request.
+    """
+    wire = []
+    for position, message in enumerate(messages):
+        try:
+            wire.append(message_to_wire(message))
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, IgrisInputError):
+                raise
+            raise IgrisInputError(
+                f"invalid message at position {position} ({type(message).__name__}, content "
+                f"{message.content!r:.200}): {type(exc).__name__} {exc}; expected str content "
+                "or a list of content blocks each with a 'type' (e.g. {'type': 'text', "
+                "'text': ...})"
+            ) from None
+    return wire
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,6 +255,11 @@ def tool_choice_to_wire(tool_choice: object, names: Sequence[str]) -> str | dict
             return _force(tool_choice)
         raise IgrisInputError(f"invalid tool_choice {tool_choice!r}: expected {available}")
     if isinstance(tool_choice, Mapping):
+        if tool_choice.get("type") == "function" and "function" not in tool_choice:
+            # The Responses API's spelling, {"type": "function", "name": ...}
+            name = tool_choice.get("name")
+            if isinstance(name, str) and name in names:
+                return _force(name)
         function = tool_choice.get("function")
         if tool_choice.get("type") == "function":
             name = function.get("name") if isinstance(function, Mapping) else None
@@ -357,9 +414,8 @@ def chat_result(response: ChatCompletionResponse, requested_model: str) -> ChatR
         message = _ai_message(choice.message, dict(common))
         if position == 0 and usage_metadata is not None:
             message.usage_metadata = usage_metadata
-        info: dict[str, Any] = {"finish_reason": choice.finish_reason}
-        if choice.logprobs is not None:
-            info["logprobs"] = choice.logprobs
+        # logprobs even when None: the same response_metadata keys as ChatOpenAI's
+        info: dict[str, Any] = {"finish_reason": choice.finish_reason, "logprobs": choice.logprobs}
         generations.append(ChatGeneration(message=message, generation_info=info))
     llm_output = {
         "token_usage": token_usage,
@@ -368,6 +424,9 @@ def chat_result(response: ChatCompletionResponse, requested_model: str) -> ChatR
         "model_provider": MODEL_PROVIDER,
     }
     return ChatResult(generations=generations, llm_output=llm_output)
+
+
+_CHUNK_METADATA = {"model_provider": MODEL_PROVIDER}  # copied by pydantic into each chunk
 
 
 class StreamConverter:
@@ -403,7 +462,9 @@ class StreamConverter:
         if not (tool_calls or reasoning or refusal or logprobs):
             if not content:
                 return None
-            return ChatGenerationChunk(message=AIMessageChunk(content=content))
+            return ChatGenerationChunk(
+                message=AIMessageChunk(content=content, response_metadata=_CHUNK_METADATA)
+            )
         additional_kwargs: dict[str, Any] = {}
         if reasoning:
             additional_kwargs["reasoning_content"] = reasoning
@@ -424,7 +485,10 @@ class StreamConverter:
                     )
                 )
         message = AIMessageChunk(
-            content=content, additional_kwargs=additional_kwargs, tool_call_chunks=chunks
+            content=content,
+            additional_kwargs=additional_kwargs,
+            tool_call_chunks=chunks,
+            response_metadata=_CHUNK_METADATA,
         )
         return ChatGenerationChunk(
             message=message, generation_info={"logprobs": logprobs} if logprobs else None

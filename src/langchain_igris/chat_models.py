@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from contextlib import contextmanager
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, Literal, cast
 
@@ -17,8 +17,8 @@ from langchain_core.callbacks import (
 )
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
-from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.output_parsers import (
     JsonOutputKeyToolsParser,

@@ -20,7 +20,7 @@ from langchain_core.exceptions import (
     ModelRateLimitError,
 )
 from langchain_core.globals import set_llm_cache
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import ConfigurableField
 
 from igris_core import (
@@ -270,3 +270,35 @@ def test_response_metadata_keys_match_chat_openai() -> None:
     assert message.response_metadata["logprobs"] is None
     chunks = list(make_chat(Recorder(sse_reply(text_stream_chunks("a", "b")))).stream("hi"))
     assert all(c.response_metadata.get("model_provider") == "igris" for c in chunks)
+
+
+def test_list_content_is_sent_as_blocks_with_cache_control() -> None:
+    recorder = Recorder()
+    cached = {"type": "text", "text": "long policy text", "cache_control": {"type": "ephemeral"}}
+    make_chat(recorder).invoke(
+        [
+            SystemMessage(content=[cached]),
+            HumanMessage(
+                content=[
+                    "plain",
+                    {
+                        "type": "image",
+                        "url": "https://x.test/a.png",
+                        "cache_control": {"type": "ephemeral"},
+                    },
+                ]
+            ),
+            HumanMessage("a string stays a string"),
+        ]
+    )
+    system, user, last = recorder.body["messages"]
+    assert system == {"role": "system", "content": [cached]}
+    assert user["content"] == [
+        {"type": "text", "text": "plain"},
+        {
+            "type": "image_url",
+            "image_url": {"url": "https://x.test/a.png"},
+            "cache_control": {"type": "ephemeral"},
+        },
+    ]
+    assert last == {"role": "user", "content": "a string stays a string"}
