@@ -77,6 +77,7 @@ from langchain_igris._identity import (
     run_metadata,
     set_run_metadata,
 )
+from langchain_igris._tokens import count_messages, count_text, encoding_for
 
 __all__ = ["ChatIgris"]
 
@@ -414,6 +415,39 @@ class ChatIgris(BaseChatModel):
         return super().configurable_fields(
             **{_SPELLINGS.get(name, name): field for name, field in kwargs.items()}
         )
+
+    # --- token counting (see langchain_igris._tokens) ------------------------------------------
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """The token ids of ``text``: ``custom_get_token_ids`` when set, else tiktoken's for an
+        OpenAI model whose encoding is cached locally. Other models have no local tokenizer:
+        ``NotImplementedError`` (``get_num_tokens`` still counts, approximately)."""
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        encoding = encoding_for(self.model)
+        if encoding is None:
+            raise NotImplementedError(
+                f"no local tokenizer for {self.model!r}: get_num_tokens() and "
+                "get_num_tokens_from_messages() approximate instead; pass "
+                "custom_get_token_ids=... for exact ids"
+            )
+        return cast(list[int], encoding.encode(text, disallowed_special=()))
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens in ``text``: exact with ``custom_get_token_ids`` or a locally cached tiktoken
+        encoding (OpenAI models), else about one token per 4 characters. Offline, always."""
+        if self.custom_get_token_ids is not None:
+            return len(self.custom_get_token_ids(text))
+        return count_text(self.model, text)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Tokens of a request's messages (and tools): exact for OpenAI models when tiktoken's
+        encoding is cached locally, else LangChain's ``count_tokens_approximately``. Works
+        with ``trim_messages(token_counter=llm)``; never needs ``transformers``."""
+        formatted = [convert_to_openai_tool(tool) for tool in tools] if tools else None
+        return count_messages(self.model, messages, formatted)
 
     # --- identification --------------------------------------------------------------------
 

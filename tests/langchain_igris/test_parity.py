@@ -21,6 +21,7 @@ from langchain_core.exceptions import (
 )
 from langchain_core.globals import set_llm_cache
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages.utils import count_tokens_approximately, trim_messages
 from langchain_core.runnables import ConfigurableField
 
 from igris_core import (
@@ -34,7 +35,7 @@ from igris_core import (
     igris_context,
 )
 from igris_core.local_gateway import LocalGateway
-from langchain_igris import ChatIgris, IgrisEmbeddings
+from langchain_igris import ChatIgris, IgrisEmbeddings, _tokens
 
 from .helpers import (
     API_KEY,
@@ -302,3 +303,69 @@ def test_list_content_is_sent_as_blocks_with_cache_control() -> None:
         },
     ]
     assert last == {"role": "user", "content": "a string stays a string"}
+
+
+# --- token counting works offline, without transformers --------------------------------------
+
+
+@pytest.mark.disable_socket
+def test_token_counting_offline_approximation(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))  # nothing cached: no exact encoding
+    llm = make_chat()
+    assert llm.get_num_tokens("x" * 40) == 10  # about 4 characters per token
+    history = [
+        SystemMessage("be brief"),
+        HumanMessage("a " * 200),
+        AIMessage("ok"),
+        HumanMessage("last"),
+    ]
+    assert llm.get_num_tokens_from_messages(history) == count_tokens_approximately(history)
+    trimmed = trim_messages(
+        history, max_tokens=60, token_counter=llm, strategy="last", include_system=True
+    )
+    assert trimmed[0].content == "be brief" and trimmed[-1].content == "last" and len(trimmed) < 4
+    with pytest.raises(NotImplementedError, match="custom_get_token_ids"):
+        llm.get_token_ids("hello")
+    assert make_chat(custom_get_token_ids=lambda text: [1] * len(text)).get_num_tokens("abc") == 3
+
+
+@pytest.mark.disable_socket
+def test_a_damaged_cached_encoding_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import hashlib
+
+    url = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+    (tmp_path / hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()).write_bytes(
+        b"not the encoding"
+    )
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    _tokens._encoding.cache_clear()
+    try:
+        assert make_chat().get_num_tokens("x" * 8) == 2  # approximated; tiktoken never called
+    finally:
+        _tokens._encoding.cache_clear()
+
+
+def test_token_counting_exact_with_a_local_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tiktoken
+
+    # A byte-level encoding built in memory stands for tiktoken's cached o200k_base.
+    encoding = tiktoken.Encoding(
+        name="bytes",
+        pat_str=r"\S+|\s+",
+        mergeable_ranks={bytes([i]): i for i in range(256)},
+        special_tokens={},
+    )
+    monkeypatch.setattr(
+        _tokens, "_encoding", lambda name: encoding if name == "o200k_base" else None
+    )
+    llm = make_chat()
+    assert llm.get_num_tokens("héllo") == 6  # bytes
+    assert llm.get_token_ids("ab") == [97, 98]
+    # 3 for the answer's primer, then per message 3 + its role and content
+    assert llm.get_num_tokens_from_messages([HumanMessage("abc")]) == 3 + 3 + len("user") + 3
+    claude = make_chat(model="@anthropic-prod/claude-3-5-sonnet-20241022")
+    assert claude.get_num_tokens("x" * 8) == 2  # no tiktoken encoding: approximated
