@@ -36,8 +36,7 @@ from igris_core import (
 )
 from igris_core.local_gateway import LocalGateway
 from langchain_igris import ChatIgris, IgrisEmbeddings, _tokens
-
-from .helpers import (
+from tests.langchain_igris.helpers import (
     API_KEY,
     BASE_URL,
     Recorder,
