@@ -210,6 +210,7 @@ def _parse(model: type[GatewayResponse], response: httpx.Response, what: str) ->
     except (ValidationError, ValueError) as exc:
         raise _decode_error(response, what) from _safe_cause(response, exc)
     parsed._igris_request_id = response.headers.get(protocol.REQUEST_ID_HEADER)
+    parsed._igris_headers = dict(response.headers)
     return parsed
 
 

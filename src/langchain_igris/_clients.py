@@ -19,9 +19,16 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import SecretStr
 
-from igris_core import AsyncIgris, Igris, protocol
+from igris_core import AsyncIgris, Igris, IgrisInputError, protocol
 
-__all__ = ["ClientSpec", "Clients", "clients_of", "rename_arguments", "state_without_clients"]
+__all__ = [
+    "ClientSpec",
+    "Clients",
+    "clients_of",
+    "drop_openai_client_arguments",
+    "rename_arguments",
+    "state_without_clients",
+]
 
 _ClientT = TypeVar("_ClientT", Igris, AsyncIgris)
 _MAX_SHARED = 64
@@ -192,4 +199,21 @@ def rename_arguments(values: dict[str, Any], spellings: Mapping[str, str]) -> di
             if name in values:
                 raise ValueError(f"{name!r} was given twice (also as {other!r})")
             values[name] = values.pop(other)
+    return values
+
+
+def drop_openai_client_arguments(
+    values: dict[str, Any], meanings: Mapping[str, str], owner: str
+) -> dict[str, Any]:
+    """Constructor arguments without those of OpenAI's own client classes (``ChatOpenAI``,
+    ``OpenAIEmbeddings``) that mean nothing through the gateway. One left unset (``None``,
+    ``False``) is dropped, so shared configurations work; one set raises
+    :class:`~igris_core.IgrisInputError` saying why, since ignoring it would change the
+    behaviour asked for. Neither reaches the request body."""
+    if not any(name in values for name in meanings):
+        return values
+    values = dict(values)
+    for name, why in meanings.items():
+        if name in values and values.pop(name) not in (None, False):
+            raise IgrisInputError(f"unsupported {owner} argument {name!r}: {why}")
     return values

@@ -392,9 +392,14 @@ def _ai_message(message: ChatMessage, response_metadata: dict[str, Any]) -> AIMe
     )
 
 
-def chat_result(response: ChatCompletionResponse, requested_model: str) -> ChatResult:
+def chat_result(
+    response: ChatCompletionResponse,
+    requested_model: str,
+    headers: Mapping[str, str] | None = None,
+) -> ChatResult:
     """A whole answer as a ``ChatResult``: one generation per choice, tool calls parsed
-    (invalid JSON arguments become ``invalid_tool_calls``), usage on the first generation."""
+    (invalid JSON arguments become ``invalid_tool_calls``), usage on the first generation;
+    ``headers``, when given, in each message's ``response_metadata["headers"]``."""
     ref = parse_model(requested_model)
     model_name = qualified_model_name(ref.slug, response.model, ref.model)
     usage = response.usage
@@ -409,6 +414,8 @@ def chat_result(response: ChatCompletionResponse, requested_model: str) -> ChatR
     }
     if token_usage is not None:
         common["token_usage"] = token_usage
+    if headers is not None:
+        common["headers"] = dict(headers)
     generations = []
     for position, choice in enumerate(response.choices):
         message = _ai_message(choice.message, dict(common))

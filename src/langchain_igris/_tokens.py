@@ -16,6 +16,7 @@ import math
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
@@ -25,10 +26,23 @@ from langchain_core.messages.utils import count_tokens_approximately
 from igris_core.profiles import provider_model_name
 from langchain_igris._convert import messages_to_wire
 
-__all__ = ["CHARS_PER_TOKEN", "approximate_tokens", "count_messages", "count_text", "encoding_for"]
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "SPLIT_CHARS_PER_TOKEN",
+    "Pieces",
+    "approximate_tokens",
+    "count_messages",
+    "count_text",
+    "encoding_for",
+    "split_texts",
+]
 
 CHARS_PER_TOKEN = 4.0
 """The approximation's characters per token (OpenAI's rule of thumb for English text)."""
+
+SPLIT_CHARS_PER_TOKEN = 2
+"""Characters per token when splitting over-long texts without a tokenizer: a bound most text
+stays under (dense text such as code runs at 2 to 3), so a piece is rarely too long."""
 
 _URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 # The sha256 tiktoken checks its downloaded files against (tiktoken_ext.openai_public).
@@ -125,3 +139,55 @@ def count_messages(
     if tools:
         total += _value_tokens(encoding, tools)
     return total
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Texts split into pieces of at most a number of tokens (see :func:`split_texts`)."""
+
+    texts: list[str]
+    """Every piece, in order."""
+    owners: list[int]
+    """The position of each piece's text."""
+    weights: list[int]
+    """Each piece's length (tokens, or characters when approximated)."""
+
+    def combine(self, vectors: list[list[float]]) -> list[list[float]]:
+        """One vector per original text: its only piece's vector, or the length-weighted mean
+        of its pieces' vectors scaled to unit length (as ``OpenAIEmbeddings`` combines them)."""
+        grouped: dict[int, list[tuple[list[float], int]]] = {}
+        for owner, vector, weight in zip(self.owners, vectors, self.weights, strict=True):
+            grouped.setdefault(owner, []).append((vector, weight))
+        out = []
+        for owner in range(len(grouped)):
+            parts = grouped[owner]
+            if len(parts) == 1:
+                out.append(parts[0][0])
+                continue
+            total = sum(weight for _, weight in parts)
+            mean = [
+                sum(vector[i] * weight for vector, weight in parts) / total
+                for i in range(len(parts[0][0]))
+            ]
+            norm = math.sqrt(sum(value * value for value in mean)) or 1.0
+            out.append([value / norm for value in mean])
+        return out
+
+
+def split_texts(model: str, texts: Sequence[str], max_tokens: int) -> Pieces:
+    """Split each text longer than ``max_tokens`` tokens into pieces that are not: by token
+    with a local tiktoken encoding, else every ``max_tokens * SPLIT_CHARS_PER_TOKEN``
+    characters. An empty text stays one (empty) piece."""
+    encoding = encoding_for(model)
+    size = max_tokens if encoding is not None else max_tokens * SPLIT_CHARS_PER_TOKEN
+    pieces: list[str] = []
+    owners: list[int] = []
+    weights: list[int] = []
+    for owner, text in enumerate(texts):
+        units: Any = text if encoding is None else encoding.encode(text, disallowed_special=())
+        for start in range(0, max(len(units), 1), size):
+            part = units[start : start + size]
+            pieces.append(part if encoding is None else encoding.decode(part))
+            owners.append(owner)
+            weights.append(len(part))
+    return Pieces(pieces, owners, weights)

@@ -55,6 +55,7 @@ from igris_core.profiles import model_profile
 from langchain_igris._clients import (
     Clients,
     clients_of,
+    drop_openai_client_arguments,
     state_without_clients,
 )
 from langchain_igris._clients import (
@@ -100,6 +101,15 @@ _SPELLINGS = {
     "request_timeout": "timeout",
     "max_completion_tokens": "max_tokens",
     "stop_sequences": "stop",
+}
+
+# ChatOpenAI arguments that only make sense for OpenAI's own client, and why.
+_OPENAI_CLIENT_ONLY = {
+    "use_responses_api": "the gateway serves chat completions, not OpenAI's Responses API",
+    "use_previous_response_id": "the gateway serves chat completions, not the Responses API",
+    "openai_proxy": "pass http_client=httpx.Client(proxy=...) instead",
+    "openai_organization": "the organization belongs to the gateway connection's settings",
+    "tiktoken_model_name": "token counting follows the model's own family (see get_num_tokens)",
 }
 
 _Request = tuple[str, list[dict[str, Any]], dict[str, Any], Identity | None, Any]
@@ -341,6 +351,9 @@ class ChatIgris(BaseChatModel):
     """Default ``X-Igris-Trace-Id`` of every call."""
     igris_metadata: dict[str, str] | None = None
     """Default ``X-Igris-Metadata-*`` entries of every call (merged key by key)."""
+    include_response_headers: bool = False
+    """Put the answer's HTTP headers (the gateway's request id among them) in
+    ``response_metadata["headers"]`` (of the first chunk, when streaming), as ``ChatOpenAI``."""
 
     _client_set: Clients | None = PrivateAttr(default=None)
 
@@ -385,6 +398,7 @@ class ChatIgris(BaseChatModel):
         return values
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs = drop_openai_client_arguments(kwargs, _OPENAI_CLIENT_ONLY, "ChatIgris")
         super().__init__(**kwargs)
         parse_model(self.model)  # IgrisInputError showing the expected form (not pydantic's)
         # Checked here rather than in a model validator: pydantic would quote the whole
@@ -667,6 +681,10 @@ class ChatIgris(BaseChatModel):
             raise IgrisInputError(f"invalid n {fields['n']!r}: n must be 1 when streaming")
         return model, messages_to_wire(messages), fields, identity, extra_headers
 
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str] | None:
+        """The answer's headers when ``include_response_headers`` asks for them."""
+        return headers if self.include_response_headers else None
+
     def _stream_options(self, stream_usage: bool | None, fields: dict[str, Any]) -> None:
         options = fields.get("stream_options")
         if stream_usage is None:
@@ -694,7 +712,7 @@ class ChatIgris(BaseChatModel):
                     model=model, messages=wire, identity=identity, extra_headers=headers, **fields
                 )
             )
-        return chat_result(response, model)
+        return chat_result(response, model, self._headers(response.igris_headers))
 
     async def _agenerate(
         self,
@@ -715,7 +733,7 @@ class ChatIgris(BaseChatModel):
                     model=model, messages=wire, identity=identity, extra_headers=headers, **fields
                 )
             )
-        return chat_result(response, model)
+        return chat_result(response, model, self._headers(response.igris_headers))
 
     def _stream(
         self,
@@ -741,11 +759,15 @@ class ChatIgris(BaseChatModel):
                 extra_headers=headers,
                 **fields,
             )
+            answer_headers = self._headers(dict(stream.response.headers))
             with stream:
                 for chunk in stream:
                     generation = convert(chunk)
                     if generation is None:
                         continue
+                    if answer_headers is not None:
+                        generation.message.response_metadata["headers"] = answer_headers
+                        answer_headers = None
                     if run_manager is not None:
                         run_manager.on_llm_new_token(
                             generation.text,
@@ -754,6 +776,8 @@ class ChatIgris(BaseChatModel):
                         )
                     yield generation
                 final = StreamConverter(model).final(stream.accumulator, stream.request_id)
+                if answer_headers is not None:  # no chunk before the last one
+                    final.message.response_metadata["headers"] = answer_headers
             if run_manager is not None:
                 run_manager.on_llm_new_token("", chunk=final)
             yield final
@@ -782,11 +806,15 @@ class ChatIgris(BaseChatModel):
                 extra_headers=headers,
                 **fields,
             )
+            answer_headers = self._headers(dict(stream.response.headers))
             async with stream:
                 async for chunk in stream:
                     generation = convert(chunk)
                     if generation is None:
                         continue
+                    if answer_headers is not None:
+                        generation.message.response_metadata["headers"] = answer_headers
+                        answer_headers = None
                     if run_manager is not None:
                         await run_manager.on_llm_new_token(
                             generation.text,
@@ -795,6 +823,8 @@ class ChatIgris(BaseChatModel):
                         )
                     yield generation
                 final = StreamConverter(model).final(stream.accumulator, stream.request_id)
+                if answer_headers is not None:  # no chunk before the last one
+                    final.message.response_metadata["headers"] = answer_headers
             if run_manager is not None:
                 await run_manager.on_llm_new_token("", chunk=final)
             yield final

@@ -23,12 +23,22 @@ from igris_core import IgrisInputError, IgrisInputTypeError, parse_model, protoc
 from langchain_igris._clients import (
     Clients,
     clients_of,
+    drop_openai_client_arguments,
     rename_arguments,
     state_without_clients,
 )
 from langchain_igris._errors import langchain_errors
+from langchain_igris._tokens import split_texts
 
 __all__ = ["IgrisEmbeddings"]
+
+# OpenAIEmbeddings arguments that only make sense for OpenAI's own client, and why.
+_OPENAI_CLIENT_ONLY = {
+    "openai_proxy": "pass http_client=httpx.Client(proxy=...) instead",
+    "openai_organization": "the organization belongs to the gateway connection's settings",
+    "deployment": "Azure deployments are gateway connections: name it in model='@slug/...'",
+    "tiktoken_model_name": "token counting follows the model's own family",
+}
 
 
 def _check_texts(texts: object) -> list[str]:
@@ -137,6 +147,13 @@ class IgrisEmbeddings(BaseModel, Embeddings):
     """``X-Igris-Trace-Id`` of every call."""
     igris_metadata: dict[str, str] | None = None
     """``X-Igris-Metadata-*`` entries of every call."""
+    check_embedding_ctx_length: bool = False
+    """Embed a text longer than ``embedding_ctx_length`` tokens in pieces and return their
+    length-weighted mean, normalised (as ``OpenAIEmbeddings``). Off: texts are sent whole, and
+    one too long for the model fails with the provider's error."""
+    embedding_ctx_length: int = 8191
+    """The longest text, in tokens, sent in one piece with ``check_embedding_ctx_length``
+    (counted exactly with a locally cached tiktoken encoding, else at 2 characters a token)."""
 
     _client_set: Clients | None = PrivateAttr(default=None)
 
@@ -167,11 +184,12 @@ class IgrisEmbeddings(BaseModel, Embeddings):
         return values
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs = drop_openai_client_arguments(kwargs, _OPENAI_CLIENT_ONLY, "IgrisEmbeddings")
         super().__init__(**kwargs)
         parse_model(self.model)  # IgrisInputError showing the expected form (not pydantic's)
         # Checked here rather than in a model validator: pydantic would quote the whole
         # constructor input, API key included, in its error message.
-        for name in ("chunk_size", "max_concurrency"):
+        for name in ("chunk_size", "max_concurrency", "embedding_ctx_length"):
             value = getattr(self, name)
             if isinstance(value, bool) or value < 1:
                 raise IgrisInputError(f"invalid {name} {value!r}: expected an int >= 1")
@@ -198,8 +216,16 @@ class IgrisEmbeddings(BaseModel, Embeddings):
         return fields
 
     def embed_documents(self, texts: list[str], chunk_size: int | None = None) -> list[list[float]]:
-        """Embed texts, ``chunk_size`` per request, in order. ``[]`` gives ``[]``."""
+        """Embed texts, ``chunk_size`` per request, in order. ``[]`` gives ``[]``. With
+        ``check_embedding_ctx_length``, a text longer than ``embedding_ctx_length`` tokens is
+        embedded in pieces and gets their length-weighted mean, normalised."""
         texts = _check_texts(texts)
+        if not self.check_embedding_ctx_length:
+            return self._embed(texts, chunk_size)
+        pieces = split_texts(self.model, texts, self.embedding_ctx_length)
+        return pieces.combine(self._embed(pieces.texts, chunk_size))
+
+    def _embed(self, texts: list[str], chunk_size: int | None) -> list[list[float]]:
         if not texts:
             return []
         create = self._clients().sync().embeddings.create
@@ -223,8 +249,14 @@ class IgrisEmbeddings(BaseModel, Embeddings):
     ) -> list[list[float]]:
         """Embed texts, ``chunk_size`` per request, at most ``max_concurrency`` requests in
         flight; results in input order. If a batch fails, the others are cancelled and its
-        typed error is raised."""
+        typed error is raised. Over-long texts as in :meth:`embed_documents`."""
         texts = _check_texts(texts)
+        if not self.check_embedding_ctx_length:
+            return await self._aembed(texts, chunk_size)
+        pieces = split_texts(self.model, texts, self.embedding_ctx_length)
+        return pieces.combine(await self._aembed(pieces.texts, chunk_size))
+
+    async def _aembed(self, texts: list[str], chunk_size: int | None) -> list[list[float]]:
         if not texts:
             return []
         create = self._clients().async_().embeddings.create

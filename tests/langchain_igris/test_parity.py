@@ -359,12 +359,81 @@ def test_token_counting_exact_with_a_local_encoding(monkeypatch: pytest.MonkeyPa
         special_tokens={},
     )
     monkeypatch.setattr(
-        _tokens, "_encoding", lambda name: encoding if name == "o200k_base" else None
+        _tokens,
+        "_encoding",
+        lambda name: encoding if name in ("o200k_base", "cl100k_base") else None,
     )
     llm = make_chat()
     assert llm.get_num_tokens("héllo") == 6  # bytes
     assert llm.get_token_ids("ab") == [97, 98]
     # 3 for the answer's primer, then per message 3 + its role and content
     assert llm.get_num_tokens_from_messages([HumanMessage("abc")]) == 3 + 3 + len("user") + 3
+    pieces = _tokens.split_texts("@openai-prod/text-embedding-3-small", ["abcdef", ""], 4)
+    assert (pieces.texts, pieces.owners, pieces.weights) == (
+        ["abcd", "ef", ""],
+        [0, 0, 1],
+        [4, 2, 0],
+    )
     claude = make_chat(model="@anthropic-prod/claude-3-5-sonnet-20241022")
     assert claude.get_num_tokens("x" * 8) == 2  # no tiktoken encoding: approximated
+
+
+# --- ChatOpenAI / OpenAIEmbeddings arguments: honoured or refused, never sent -------------------
+
+
+def test_include_response_headers(recwarn: pytest.WarningsRecorder) -> None:
+    recorder = Recorder(json_reply(chat_body(), **{"x-custom": "yes"}))
+    llm = make_chat(recorder, include_response_headers=True)
+    message = llm.invoke("hi")
+    assert message.response_metadata["headers"]["x-igris-request-id"] == "req_test"
+    assert message.response_metadata["headers"]["x-custom"] == "yes"
+    recorder.queue(sse_reply(text_stream_chunks("a", "b")))
+    chunks = list(llm.stream("hi"))
+    assert chunks[0].response_metadata["headers"]["x-igris-request-id"] == "req_stream"
+    assert sum("headers" in c.response_metadata for c in chunks) == 1
+    assert "include_response_headers" not in recorder.body
+    assert "headers" not in make_chat(Recorder()).invoke("hi").response_metadata  # off by default
+    assert not [w for w in recwarn if "model_kwargs" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("use_responses_api", True), ("use_previous_response_id", True), ("openai_proxy", "http://p")],
+)
+def test_chat_openai_only_arguments_are_refused(name: str, value: Any) -> None:
+    with pytest.raises(IgrisInputError, match=name):
+        make_chat(**{name: value})
+
+
+def test_chat_openai_only_arguments_that_change_nothing_are_accepted(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    recorder = Recorder()
+    make_chat(recorder, use_responses_api=False).invoke("hi")
+    assert "use_responses_api" not in recorder.body
+    assert not [w for w in recwarn if "model_kwargs" in str(w.message)]
+
+
+def test_embedding_context_length_is_checked(recwarn: pytest.WarningsRecorder) -> None:
+    def reply(request: Any) -> Any:
+        import json
+
+        inputs = json.loads(request.content)["input"]
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(text)), 0.0]}
+            for i, text in enumerate(inputs)
+        ]
+        return json_reply({"object": "list", "data": data, "model": "m", "usage": {}})
+
+    recorder = Recorder(reply)
+    embeddings = make_embeddings(recorder, check_embedding_ctx_length=True, embedding_ctx_length=10)
+    long_text = "word " * 40  # 200 characters: longer than 10 tokens by any count
+    vectors = embeddings.embed_documents(["short", long_text])
+    sent = recorder.body["input"]
+    assert sent[0] == "short" and len(sent) > 2 and "".join(sent[1:]) == long_text
+    assert vectors[0] == [5.0, 0.0]
+    assert vectors[1] == pytest.approx([1.0, 0.0])  # the pieces' mean, normalised
+    assert "check_embedding_ctx_length" not in recorder.body
+    assert not [w for w in recwarn if "model_kwargs" in str(w.message)]
+    plain = make_embeddings(Recorder(reply), check_embedding_ctx_length=False)
+    assert plain.embed_documents([long_text]) == [[200.0, 0.0]]  # sent whole
