@@ -42,11 +42,13 @@ from igris_core.types import (
     ChatCompletionUsage,
     ChatMessage,
 )
+from langchain_igris._schema import strict_schema
 
 __all__ = [
     "MODEL_PROVIDER",
     "StreamConverter",
     "chat_result",
+    "json_schema_of",
     "message_to_wire",
     "messages_to_wire",
     "new_tool_call_id",
@@ -287,10 +289,28 @@ def response_format_to_wire(schema: object, strict: bool | None = None) -> dict[
             spec = dict(schema)
             if strict is not None:
                 spec["strict"] = strict
+            if strict:
+                spec["schema"] = strict_schema(spec["schema"])
             return {"type": "json_schema", "json_schema": spec}
-    function = convert_to_openai_function(schema, strict=strict)  # type: ignore[arg-type]
+    function = convert_to_openai_function(schema)  # type: ignore[arg-type]
     function["schema"] = function.pop("parameters")
+    if strict is not None:
+        function["strict"] = strict
+    if strict:
+        function["schema"] = strict_schema(function["schema"])
     return {"type": "json_schema", "json_schema": function}
+
+
+def json_schema_of(schema: object) -> dict[str, Any]:
+    """The JSON schema of a pydantic class, TypedDict or JSON schema dict (as the model is asked
+    to follow it, before any strict-mode rewriting)."""
+    if (
+        isinstance(schema, Mapping)
+        and "name" in schema
+        and isinstance(schema.get("schema"), Mapping)
+    ):
+        return dict(schema["schema"])
+    return dict(convert_to_openai_function(schema)["parameters"])  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------------------------

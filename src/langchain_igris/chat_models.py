@@ -15,6 +15,7 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
     Callbacks,
 )
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -31,6 +32,7 @@ from langchain_core.runnables import (
     Runnable,
     RunnableConfig,
     RunnableGenerator,
+    RunnableLambda,
     RunnableMap,
     RunnablePassthrough,
     RunnableSerializable,
@@ -41,7 +43,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
 from igris_core import (
     Identity,
@@ -64,6 +66,7 @@ from langchain_igris._clients import (
 from langchain_igris._convert import (
     StreamConverter,
     chat_result,
+    json_schema_of,
     messages_to_wire,
     response_format_to_wire,
     tool_choice_to_wire,
@@ -78,6 +81,7 @@ from langchain_igris._identity import (
     run_metadata,
     set_run_metadata,
 )
+from langchain_igris._schema import drop_added_nulls
 from langchain_igris._tokens import count_messages, count_text, encoding_for
 
 __all__ = ["ChatIgris"]
@@ -189,6 +193,26 @@ async def _ain_scope(
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def _strict_parser(schema: Any, is_pydantic: bool) -> Runnable[Any, Any]:
+    """The parser of a strict ``json_schema`` answer: JSON, the ``null`` strict mode forced on
+    optional properties removed again (see ``_schema``), then the pydantic class if any."""
+    original = json_schema_of(schema)
+    as_json = JsonOutputParser()
+
+    def parse(message: BaseMessage) -> Any:
+        data = drop_added_nulls(as_json.invoke(message), original)
+        if not is_pydantic:
+            return data
+        try:
+            return schema.model_validate(data)
+        except ValidationError as exc:
+            raise OutputParserException(
+                f"the answer does not match {schema.__name__}: {exc}", llm_output=message.text
+            ) from exc
+
+    return RunnableLambda(parse)
 
 
 class ChatIgris(BaseChatModel):
@@ -944,6 +968,8 @@ class ChatIgris(BaseChatModel):
                 if is_pydantic
                 else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
             )
+        elif method == "json_schema" and strict:
+            parser = _strict_parser(schema, is_pydantic)
         elif is_pydantic:
             parser = PydanticOutputParser(pydantic_object=cast(Any, schema))
         else:

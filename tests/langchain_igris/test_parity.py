@@ -3,6 +3,7 @@ agent middleware, caches, model profiles, configurable fields, errors."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +24,7 @@ from langchain_core.globals import set_llm_cache
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.utils import count_tokens_approximately, trim_messages
 from langchain_core.runnables import ConfigurableField
+from pydantic import BaseModel, Field
 
 from igris_core import (
     IgrisBadRequestError,
@@ -437,3 +439,74 @@ def test_embedding_context_length_is_checked(recwarn: pytest.WarningsRecorder) -
     assert not [w for w in recwarn if "model_kwargs" in str(w.message)]
     plain = make_embeddings(Recorder(reply), check_embedding_ctx_length=False)
     assert plain.embed_documents([long_text]) == [[200.0, 0.0]]  # sent whole
+
+
+# --- strict structured output -----------------------------------------------------------------
+
+
+class Address(BaseModel):
+    city: str
+    zip_code: str | None = None
+
+
+class Person(BaseModel):
+    """A person."""
+
+    name: str = Field(description="The full name")
+    age: int = 30
+    tags: list[str] = []
+    home: Address
+    work: Address | None = None
+
+
+def _walk(schema: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(schema, dict):
+        yield schema
+        for key, value in schema.items():
+            if key == "properties":
+                for sub in value.values():
+                    yield from _walk(sub)
+            else:
+                yield from _walk(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _walk(item)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        Person,
+        {"name": "Person", "schema": Person.model_json_schema()},
+        Person.model_json_schema(),
+    ],
+)
+def test_strict_json_schema_is_what_strict_mode_requires(schema: Any) -> None:
+    answer = {
+        "name": "Ada",
+        "age": None,
+        "tags": None,
+        "home": {"city": "Paris", "zip_code": None},
+        "work": None,
+    }
+    recorder = Recorder(json_reply(chat_body(json.dumps(answer))))
+    structured = make_chat(recorder).with_structured_output(
+        schema, method="json_schema", strict=True
+    )
+    result = structured.invoke("who?")
+    spec = recorder.body["response_format"]["json_schema"]
+    assert spec["strict"] is True
+    objects = [node for node in _walk(spec["schema"]) if "properties" in node]
+    assert len(objects) >= 2  # the person and its address (inline or in $defs)
+    for node in objects:
+        assert node["required"] == list(node["properties"])
+        assert node["additionalProperties"] is False
+    assert not [node for node in _walk(spec["schema"]) if "default" in node]
+    age = spec["schema"]["properties"]["age"]
+    assert {"type": "null"} in age["anyOf"]  # optional: may be null instead of absent
+    # the nulls strict mode forced are removed again: the class's defaults apply
+    expected = {"name": "Ada", "home": {"city": "Paris", "zip_code": None}, "work": None}
+    if schema is Person:
+        assert result == Person(name="Ada", home=Address(city="Paris"))
+    else:
+        assert result == expected
