@@ -309,9 +309,16 @@ class ChatIgris(BaseChatModel):
             #  'input_token_details': {'cache_read': 0}, ...}
 
     Errors:
-        The typed ``igris_core`` errors propagate unchanged (``IgrisPolicyDeniedError``,
-        ``IgrisRateLimitError``, ...), so ``llm.with_fallbacks([backup],
-        exceptions_to_handle=(IgrisRateLimitError,))`` works.
+        Each error is its typed ``igris_core`` class (``IgrisPolicyDeniedError``,
+        ``IgrisRateLimitError``, ...) and also the matching ``langchain_core.exceptions``
+        class (``ModelPermissionDeniedError``, ``ModelRateLimitError``, ``ContextOverflowError``,
+        ...), so ``llm.with_fallbacks([backup], exceptions_to_handle=(IgrisRateLimitError,))``
+        works and agent retry middleware never retries a policy denial.
+
+    Profile and token counting:
+        ``llm.profile`` comes from ``igris_core.profiles`` for known models (a ``profile=``
+        given wins). ``get_num_tokens*`` work offline: exact with a locally cached tiktoken
+        encoding (OpenAI models), else about 4 characters per token.
 
     Notes:
         ``response_metadata["model_name"]`` and LangSmith's ``ls_model_name`` use the
