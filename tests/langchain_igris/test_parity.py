@@ -510,3 +510,28 @@ def test_strict_json_schema_is_what_strict_mode_requires(schema: Any) -> None:
         assert result == Person(name="Ada", home=Address(city="Paris"))
     else:
         assert result == expected
+
+
+def test_summarization_middleware_overflow_path() -> None:
+    overflow = json_reply(
+        {"error": {"message": "prompt too big", "type": "x", "code": "context_length_exceeded"}},
+        400,
+    )
+    summarizer_calls = Recorder(overflow, json_reply(chat_body("A short summary.")))
+    summarizer = make_chat(summarizer_calls)
+    agent_calls = Recorder(json_reply(chat_body("Final answer.")))
+    agent = create_agent(
+        make_chat(agent_calls),
+        tools=[],
+        middleware=[
+            SummarizationMiddleware(model=summarizer, trigger=("messages", 4), keep=("messages", 2))
+        ],
+    )
+    history = [("human", f"message {i} " + "filler " * 50) for i in range(6)]
+    state = agent.invoke({"messages": history})
+    assert state["messages"][-1].content == "Final answer."
+    assert len(summarizer_calls.requests) == 2  # overflowed, then retried with less history
+    assert len(summarizer_calls.bodies[1]["messages"][0]["content"]) < len(
+        summarizer_calls.bodies[0]["messages"][0]["content"]
+    )
+    assert "A short summary." in json.dumps(agent_calls.body["messages"])
