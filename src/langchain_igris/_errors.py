@@ -5,9 +5,10 @@ LangChain's machinery decides what to do with a failed model call from those sta
 agent retry middleware and ``with_retry`` read ``ModelError.is_retryable`` (a policy denial must
 not be retried), ``SummarizationMiddleware`` summarises and tries again on
 ``ContextOverflowError``. ``igris_core`` knows nothing of LangChain, so each of its error classes
-gets a subclass here deriving from both; :func:`langchain_errors` re-raises an ``igris_core``
-error as its subclass, with every attribute kept. ``except IgrisPolicyDeniedError`` and
-``except ModelPermissionDeniedError`` both catch a denial.
+gets a subclass here deriving from both, of the same name (messages and ``type(err).__name__``
+read as before; a context overflow is ``IgrisContextOverflowError``). :func:`langchain_errors`
+re-raises an ``igris_core`` error as its subclass, with every attribute kept:
+``except IgrisPolicyDeniedError`` and ``except ModelPermissionDeniedError`` both catch a denial.
 """
 
 from __future__ import annotations
@@ -28,122 +29,105 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
-from igris_core.errors import (
-    IgrisAuthError,
-    IgrisBadRequestError,
-    IgrisConflictError,
-    IgrisConnectionError,
-    IgrisDecodeError,
-    IgrisError,
-    IgrisInputError,
-    IgrisInputTypeError,
-    IgrisNotFoundError,
-    IgrisPayloadTooLargeError,
-    IgrisPolicyDeniedError,
-    IgrisRateLimitError,
-    IgrisServerError,
-    IgrisStreamError,
-    IgrisTimeoutError,
-    IgrisValidationError,
-)
+from igris_core import errors as core
 
 __all__ = ["as_langchain_error", "is_context_overflow", "langchain_errors"]
 
 
-class IgrisModelError(IgrisError, ModelError):
+class IgrisError(core.IgrisError, ModelError):
     """Any other Igris error (not retried by LangChain's middleware)."""
 
 
-class IgrisModelInputError(IgrisInputError, ModelInvalidRequestError):
+class IgrisInputError(core.IgrisInputError, ModelInvalidRequestError):
     """A bad argument refused before any request; a LangChain ``ModelInvalidRequestError``."""
 
 
-class IgrisModelInputTypeError(IgrisInputTypeError, ModelInvalidRequestError):
+class IgrisInputTypeError(core.IgrisInputTypeError, ModelInvalidRequestError):
     """An argument of the wrong type; a LangChain ``ModelInvalidRequestError``."""
 
 
-class IgrisModelBadRequestError(IgrisBadRequestError, ModelInvalidRequestError):
+class IgrisBadRequestError(core.IgrisBadRequestError, ModelInvalidRequestError):
     """HTTP 400; a LangChain ``ModelInvalidRequestError``."""
 
 
-class IgrisModelContextOverflowError(IgrisBadRequestError, ContextOverflowError):
+class IgrisContextOverflowError(core.IgrisBadRequestError, ContextOverflowError):
     """HTTP 400 whose code or message says the input exceeds the model's context window."""
 
 
-class IgrisModelPayloadTooLargeError(IgrisPayloadTooLargeError, ModelInvalidRequestError):
+class IgrisPayloadTooLargeError(core.IgrisPayloadTooLargeError, ModelInvalidRequestError):
     """HTTP 413; a LangChain ``ModelInvalidRequestError``."""
 
 
-class IgrisModelPayloadContextOverflowError(IgrisPayloadTooLargeError, ContextOverflowError):
+class IgrisPayloadContextOverflowError(core.IgrisPayloadTooLargeError, ContextOverflowError):
     """HTTP 413 whose code or message says the input exceeds the model's context window."""
 
 
-class IgrisModelValidationError(IgrisValidationError, ModelInvalidRequestError):
+class IgrisValidationError(core.IgrisValidationError, ModelInvalidRequestError):
     """HTTP 422; a LangChain ``ModelInvalidRequestError``."""
 
 
-class IgrisModelAuthError(IgrisAuthError, ModelAuthenticationError):
+class IgrisAuthError(core.IgrisAuthError, ModelAuthenticationError):
     """HTTP 401; a LangChain ``ModelAuthenticationError``."""
 
 
-class IgrisModelPolicyDeniedError(IgrisPolicyDeniedError, ModelPermissionDeniedError):
+class IgrisPolicyDeniedError(core.IgrisPolicyDeniedError, ModelPermissionDeniedError):
     """HTTP 403, a policy denial; a LangChain ``ModelPermissionDeniedError`` (never retried)."""
 
 
-class IgrisModelNotFoundError(IgrisNotFoundError, ModelNotFoundError):
+class IgrisNotFoundError(core.IgrisNotFoundError, ModelNotFoundError):
     """HTTP 404; a LangChain ``ModelNotFoundError``."""
 
 
-class IgrisModelConflictError(IgrisConflictError, ModelError):
+class IgrisConflictError(core.IgrisConflictError, ModelError):
     """HTTP 409; a LangChain ``ModelError`` (not retried)."""
 
 
-class IgrisModelRateLimitError(IgrisRateLimitError, ModelRateLimitError):
+class IgrisRateLimitError(core.IgrisRateLimitError, ModelRateLimitError):
     """HTTP 429; a LangChain ``ModelRateLimitError`` (retryable)."""
 
 
-class IgrisModelServerError(IgrisServerError, ModelAPIError):
+class IgrisServerError(core.IgrisServerError, ModelAPIError):
     """HTTP 5xx; a LangChain ``ModelAPIError`` (retryable)."""
 
 
-class IgrisModelDecodeError(IgrisDecodeError, ModelAPIError):
+class IgrisDecodeError(core.IgrisDecodeError, ModelAPIError):
     """An answer that is not what the protocol promises; a LangChain ``ModelAPIError``."""
 
 
-class IgrisModelConnectionError(IgrisConnectionError, ModelConnectionError):
+class IgrisConnectionError(core.IgrisConnectionError, ModelConnectionError):
     """No answer; a LangChain ``ModelConnectionError`` (retryable)."""
 
 
-class IgrisModelStreamError(IgrisStreamError, ModelConnectionError):
+class IgrisStreamError(core.IgrisStreamError, ModelConnectionError):
     """A stream cut before its end; a LangChain ``ModelConnectionError`` (retryable)."""
 
 
-class IgrisModelTimeoutError(IgrisTimeoutError, ModelTimeoutError):
+class IgrisTimeoutError(core.IgrisTimeoutError, ModelTimeoutError):
     """No answer in time; a LangChain ``ModelTimeoutError`` (retryable)."""
 
 
 # Most specific first: the first ``isinstance`` match wins.
-_CLASSES: tuple[tuple[type[IgrisError], type[IgrisError]], ...] = (
-    (IgrisInputTypeError, IgrisModelInputTypeError),
-    (IgrisInputError, IgrisModelInputError),
-    (IgrisBadRequestError, IgrisModelBadRequestError),
-    (IgrisPayloadTooLargeError, IgrisModelPayloadTooLargeError),
-    (IgrisValidationError, IgrisModelValidationError),
-    (IgrisAuthError, IgrisModelAuthError),
-    (IgrisPolicyDeniedError, IgrisModelPolicyDeniedError),
-    (IgrisNotFoundError, IgrisModelNotFoundError),
-    (IgrisConflictError, IgrisModelConflictError),
-    (IgrisRateLimitError, IgrisModelRateLimitError),
-    (IgrisServerError, IgrisModelServerError),
-    (IgrisDecodeError, IgrisModelDecodeError),
-    (IgrisTimeoutError, IgrisModelTimeoutError),
-    (IgrisStreamError, IgrisModelStreamError),
-    (IgrisConnectionError, IgrisModelConnectionError),
-    (IgrisError, IgrisModelError),
+_CLASSES: tuple[tuple[type[core.IgrisError], type[core.IgrisError]], ...] = (
+    (core.IgrisInputTypeError, IgrisInputTypeError),
+    (core.IgrisInputError, IgrisInputError),
+    (core.IgrisBadRequestError, IgrisBadRequestError),
+    (core.IgrisPayloadTooLargeError, IgrisPayloadTooLargeError),
+    (core.IgrisValidationError, IgrisValidationError),
+    (core.IgrisAuthError, IgrisAuthError),
+    (core.IgrisPolicyDeniedError, IgrisPolicyDeniedError),
+    (core.IgrisNotFoundError, IgrisNotFoundError),
+    (core.IgrisConflictError, IgrisConflictError),
+    (core.IgrisRateLimitError, IgrisRateLimitError),
+    (core.IgrisServerError, IgrisServerError),
+    (core.IgrisDecodeError, IgrisDecodeError),
+    (core.IgrisTimeoutError, IgrisTimeoutError),
+    (core.IgrisStreamError, IgrisStreamError),
+    (core.IgrisConnectionError, IgrisConnectionError),
+    (core.IgrisError, IgrisError),
 )
-_OVERFLOW_CLASSES: dict[type[IgrisError], type[IgrisError]] = {
-    IgrisModelBadRequestError: IgrisModelContextOverflowError,
-    IgrisModelPayloadTooLargeError: IgrisModelPayloadContextOverflowError,
+_OVERFLOW_CLASSES: dict[type[core.IgrisError], type[core.IgrisError]] = {
+    IgrisBadRequestError: IgrisContextOverflowError,
+    IgrisPayloadTooLargeError: IgrisPayloadContextOverflowError,
 }
 # Error codes and message fragments providers use for "the prompt does not fit the context".
 _OVERFLOW_CODES = frozenset(
@@ -159,7 +143,7 @@ _OVERFLOW_PHRASES = (
 )
 
 
-def is_context_overflow(error: IgrisError) -> bool:
+def is_context_overflow(error: core.IgrisError) -> bool:
     """True when a 400/413 answer's code or message says the input exceeds the context."""
     if error.code and error.code.lower() in _OVERFLOW_CODES:
         return True
@@ -167,7 +151,7 @@ def is_context_overflow(error: IgrisError) -> bool:
     return any(phrase in message for phrase in _OVERFLOW_PHRASES)
 
 
-def as_langchain_error(error: IgrisError) -> IgrisError:
+def as_langchain_error(error: core.IgrisError) -> core.IgrisError:
     """``error`` as an instance of its LangChain-aware subclass (itself when it already is one).
 
     The copy keeps the message, every attribute (status, request id, body, code, retry-after)
@@ -193,7 +177,7 @@ def langchain_errors() -> Iterator[None]:
     (works around the body of a generator or an async generator too)."""
     try:
         yield
-    except IgrisError as error:
+    except core.IgrisError as error:
         converted = as_langchain_error(error)
         if converted is error:
             raise
