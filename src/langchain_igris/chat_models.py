@@ -108,12 +108,26 @@ _SPELLINGS = {
 }
 
 # ChatOpenAI arguments that only make sense for OpenAI's own client, and why.
+_RESPONSES_ONLY = "the gateway serves chat completions, not OpenAI's Responses API"
 _OPENAI_CLIENT_ONLY = {
-    "use_responses_api": "the gateway serves chat completions, not OpenAI's Responses API",
-    "use_previous_response_id": "the gateway serves chat completions, not the Responses API",
-    "openai_proxy": "pass http_client=httpx.Client(proxy=...) instead",
+    "openai_api_key": "pass api_key (the Igris key); the provider's key stays in the gateway",
+    "openai_api_base": "pass base_url (the gateway's URL) and model='@slug/model'",
     "openai_organization": "the organization belongs to the gateway connection's settings",
+    "openai_proxy": "pass http_client=httpx.Client(proxy=...) instead",
+    "http_socket_options": "pass http_client=httpx.Client(...) with your transport instead",
+    "client": "ChatIgris builds its own clients; pass http_client=httpx.Client(...)",
+    "async_client": "ChatIgris builds its own clients; pass http_async_client=...",
+    "root_client": "ChatIgris builds its own clients; pass http_client=httpx.Client(...)",
+    "root_async_client": "ChatIgris builds its own clients; pass http_async_client=...",
+    "default_query": "the gateway's routes take no query parameters",
+    "stream_chunk_timeout": "pass timeout=httpx.Timeout(..., read=seconds) instead",
+    "disabled_params": "leave the parameter unset instead",
     "tiktoken_model_name": "token counting follows the model's own family (see get_num_tokens)",
+    "use_responses_api": _RESPONSES_ONLY,
+    "use_previous_response_id": _RESPONSES_ONLY,
+    "include": _RESPONSES_ONLY,
+    "truncation": _RESPONSES_ONLY,
+    "context_management": _RESPONSES_ONLY,
 }
 
 _Request = tuple[str, list[dict[str, Any]], dict[str, Any], Identity | None, Any]

@@ -34,10 +34,24 @@ __all__ = ["IgrisEmbeddings"]
 
 # OpenAIEmbeddings arguments that only make sense for OpenAI's own client, and why.
 _OPENAI_CLIENT_ONLY = {
-    "openai_proxy": "pass http_client=httpx.Client(proxy=...) instead",
-    "openai_organization": "the organization belongs to the gateway connection's settings",
+    "openai_api_key": "pass api_key (the Igris key); the provider's key stays in the gateway",
+    "openai_api_base": "pass base_url (the gateway's URL) and model='@slug/model'",
+    "openai_api_type": "Azure deployments are gateway connections: model='@slug/model'",
+    "openai_api_version": "the API version belongs to the gateway connection's settings",
     "deployment": "Azure deployments are gateway connections: name it in model='@slug/...'",
+    "openai_organization": "the organization belongs to the gateway connection's settings",
+    "openai_proxy": "pass http_client=httpx.Client(proxy=...) instead",
+    "client": "IgrisEmbeddings builds its own clients; pass http_client=httpx.Client(...)",
+    "async_client": "IgrisEmbeddings builds its own clients; pass http_async_client=...",
+    "default_query": "the gateway's routes take no query parameters",
+    "headers": "pass default_headers instead",
+    "retry_min_seconds": "retries follow max_retries, with the gateway's Retry-After",
+    "retry_max_seconds": "retries follow max_retries, with the gateway's Retry-After",
+    "tiktoken_enabled": "texts are counted with tiktoken when its encoding is cached locally",
     "tiktoken_model_name": "token counting follows the model's own family",
+    "allowed_special": "texts are sent as text, never as token ids",
+    "disallowed_special": "texts are sent as text, never as token ids",
+    "skip_empty": "empty texts are embedded as given",
 }
 
 

@@ -400,11 +400,28 @@ def test_include_response_headers(recwarn: pytest.WarningsRecorder) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("use_responses_api", True), ("use_previous_response_id", True), ("openai_proxy", "http://p")],
+    [
+        ("use_responses_api", True),
+        ("use_previous_response_id", True),
+        ("openai_proxy", "http://p"),
+        ("openai_api_key", "sk-provider-secret"),
+        ("truncation", "auto"),
+    ],
 )
 def test_chat_openai_only_arguments_are_refused(name: str, value: Any) -> None:
-    with pytest.raises(IgrisInputError, match=name):
+    with pytest.raises(IgrisInputError, match=name) as err:
         make_chat(**{name: value})
+    assert "sk-provider-secret" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("openai_api_key", "sk-provider-secret"), ("deployment", "d"), ("skip_empty", True)],
+)
+def test_openai_embeddings_only_arguments_are_refused(name: str, value: Any) -> None:
+    with pytest.raises(IgrisInputError, match=name) as err:
+        make_embeddings(Recorder(), **{name: value})
+    assert "sk-provider-secret" not in str(err.value)
 
 
 def test_chat_openai_only_arguments_that_change_nothing_are_accepted(
