@@ -122,8 +122,10 @@ class IgrisEmbeddings(BaseModel, Embeddings):
             vectors = await embeddings.aembed_documents(texts)  # batches in parallel
 
     Vectors travel base64-encoded (a third of the bytes of JSON floats) and come back as
-    ``list[float]`` in input order. A failing batch raises its typed ``igris_core`` error and
-    nothing partial is returned (the other in-flight batches are cancelled). The identity of a
+    ``list[float]`` in input order. A failing batch raises its typed ``igris_core`` error (also
+    the matching ``langchain_core.exceptions`` class) and nothing partial is returned (the
+    other in-flight batches are cancelled). ``check_embedding_ctx_length=True`` embeds an
+    over-long text in pieces, as ``OpenAIEmbeddings``. The identity of a
     call comes from the ``igris_*`` fields and any :func:`igris_core.igris_context` scope.
     """
 
