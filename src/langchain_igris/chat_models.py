@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, Literal, cast
 
@@ -49,7 +48,6 @@ from igris_core import (
     Identity,
     IgrisInputError,
     current_context,
-    igris_context,
     parse_model,
     protocol,
 )
@@ -82,6 +80,7 @@ from langchain_igris._identity import (
     set_run_metadata,
 )
 from langchain_igris._schema import drop_added_nulls
+from langchain_igris._scope import ain_scope, in_scope
 from langchain_igris._tokens import count_messages, count_text, encoding_for
 
 __all__ = ["ChatIgris"]
@@ -98,7 +97,6 @@ _SAMPLING_FIELDS = (
     "n",
     "reasoning_effort",
 )
-_END: Any = object()
 # ChatOpenAI's other spellings of some arguments.
 _SPELLINGS = {
     "model_name": "model",
@@ -155,58 +153,6 @@ async def _acheck_refusal(messages: AsyncIterator[BaseMessage]) -> AsyncIterator
     async for message in messages:
         _refusal_check(message)
         yield message
-
-
-@contextmanager
-def _request_scope(metadata: Mapping[str, Any] | None, scope: Identity | None) -> Iterator[None]:
-    """Around a stream's first step (where its request is sent): the run's metadata, and the
-    ``igris_context`` scope the stream was created in (it wins over the current one)."""
-    token = set_run_metadata(metadata)
-    try:
-        if scope is None:
-            yield
-        else:
-            with igris_context(scope.user, scope.trace_id, scope.metadata):
-                yield
-    finally:
-        reset_run_metadata(token)
-
-
-def _in_scope(
-    chunks: Iterator[AIMessageChunk],
-    metadata: Mapping[str, Any] | None,
-    scope: Identity | None,
-) -> Iterator[AIMessageChunk]:
-    try:
-        with _request_scope(metadata, scope):
-            first = next(chunks, _END)  # the request is sent here
-        if first is _END:
-            return
-        yield first
-        yield from chunks
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-
-
-async def _ain_scope(
-    chunks: AsyncIterator[AIMessageChunk],
-    metadata: Mapping[str, Any] | None,
-    scope: Identity | None,
-) -> AsyncIterator[AIMessageChunk]:
-    try:
-        with _request_scope(metadata, scope):
-            first = await anext(chunks, _END)  # the request is sent here
-        if first is _END:
-            return
-        yield first
-        async for chunk in chunks:
-            yield chunk
-    finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 def _strict_parser(schema: Any, is_pydantic: bool) -> Runnable[Any, Any]:
@@ -675,7 +621,7 @@ class ChatIgris(BaseChatModel):
         """
         config = ensure_config(config)
         chunks = super().stream(input, config, stop=stop, **kwargs)
-        return _in_scope(chunks, config.get("metadata"), current_context())
+        return in_scope(chunks, config.get("metadata"), current_context())
 
     def astream(
         self,
@@ -691,7 +637,7 @@ class ChatIgris(BaseChatModel):
         """
         config = ensure_config(config)
         chunks = super().astream(input, config, stop=stop, **kwargs)
-        return _ain_scope(chunks, config.get("metadata"), current_context())
+        return ain_scope(chunks, config.get("metadata"), current_context())
 
     # --- requests ------------------------------------------------------------------------------
 
