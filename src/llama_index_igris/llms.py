@@ -24,7 +24,7 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_TEMPERATURE
+from llama_index.core.constants import DEFAULT_TEMPERATURE
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
@@ -44,6 +44,7 @@ from llama_index_igris._convert import (
     tool_selections,
 )
 from llama_index_igris._identity import pop_call_identity
+from llama_index_igris._metadata import model_metadata
 
 if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
@@ -80,8 +81,9 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         temperature, max_tokens: sampling settings sent with every call (``None`` omits them).
         timeout, max_retries: per request; retries (408, 429, 5xx, no answer) are the core's.
         additional_kwargs: more request fields sent with every call (``top_p``, ``seed``, ...).
-        context_window: what ``metadata`` reports (the gateway cannot know the model's).
-        is_function_calling_model: whether the model takes ``tools`` (default ``True``).
+        context_window, is_function_calling_model: what ``metadata`` reports; by default the
+            model's profile (:func:`igris_core.profiles.model_profile`, looked up by the name
+            after ``@slug/``), else LlamaIndex's conservative ``3900`` tokens and no tools.
         strict: send tools with ``strict: true`` (OpenAI structured outputs).
         igris_user, igris_trace_id, igris_metadata: the default identity of every call; a call's
             own ``igris_*`` keyword arguments and ``igris_context(...)`` take precedence.
@@ -129,14 +131,14 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="More request fields sent with every call."
     )
-    context_window: int = Field(
-        default=DEFAULT_CONTEXT_WINDOW,
+    context_window: int | None = Field(
+        default=None,
         gt=0,
-        description=LLMMetadata.model_fields["context_window"].description,
+        description="The model's context window (None: from its profile, else 3900).",
     )
-    is_function_calling_model: bool = Field(
-        default=True,
-        description=LLMMetadata.model_fields["is_function_calling_model"].description,
+    is_function_calling_model: bool | None = Field(
+        default=None,
+        description="Whether the model takes tools (None: from its profile, else False).",
     )
     strict: bool = Field(
         default=False, description="Send tools with strict: true (OpenAI structured outputs)."
@@ -169,8 +171,8 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         timeout: float | None = protocol.DEFAULT_TIMEOUT,
         max_retries: int = protocol.DEFAULT_MAX_RETRIES,
         additional_kwargs: dict[str, Any] | None = None,
-        context_window: int = DEFAULT_CONTEXT_WINDOW,
-        is_function_calling_model: bool = True,
+        context_window: int | None = None,
+        is_function_calling_model: bool | None = None,
         strict: bool = False,
         logprobs: bool | None = None,
         top_logprobs: int = 0,
@@ -220,13 +222,12 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
-        """What LlamaIndex knows of the model: the fields as configured."""
-        return LLMMetadata(
+        """What LlamaIndex knows of the model: the fields given, else the model's profile."""
+        return model_metadata(
+            self.model,
             context_window=self.context_window,
-            num_output=self.max_tokens or -1,
-            is_chat_model=True,
+            max_tokens=self.max_tokens,
             is_function_calling_model=self.is_function_calling_model,
-            model_name=self.model,
         )
 
     # --- request building ----------------------------------------------------------------
@@ -439,7 +440,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
     def _forces_tool_for_structure(self) -> bool:
         mode = self.pydantic_program_mode
         return mode == PydanticProgramMode.FUNCTION or (
-            mode == PydanticProgramMode.DEFAULT and self.is_function_calling_model
+            mode == PydanticProgramMode.DEFAULT and self.metadata.is_function_calling_model
         )
 
     def _structured_stream_call(

@@ -86,7 +86,7 @@ def test_is_a_function_calling_llm_with_truthful_metadata() -> None:
     )
     assert meta.is_chat_model is True
     assert meta.is_function_calling_model is False
-    assert IgrisLLM(model="@a/b", api_key=SECRET).metadata.is_function_calling_model is True
+    assert IgrisLLM(model="@a/b", api_key=SECRET).metadata.is_function_calling_model is False
     assert IgrisLLM(model="@a/b", api_key=SECRET).metadata.num_output == -1
     assert IgrisLLM.class_name() == "IgrisLLM"
 
