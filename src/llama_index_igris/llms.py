@@ -31,7 +31,7 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.types import PydanticProgramMode
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
-from igris_core import IgrisInputTypeError, protocol
+from igris_core import IgrisInputError, IgrisInputTypeError, protocol
 from igris_core.model_ref import parse_model
 from llama_index_igris._clients import ClientOwner, ClientSet
 from llama_index_igris._convert import (
@@ -56,6 +56,22 @@ __all__ = ["IgrisLLM"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _Model = TypeVar("_Model", bound="BaseModel")
+
+
+def _call_model(default: str, model: object) -> str:
+    """The model of one call, as OpenAILike takes ``model=``: ``@slug/model`` as given (another
+    connection), a bare model name on the connection of ``default``, ``None`` for ``default``."""
+    if model is None:
+        return default
+    if isinstance(model, str) and not model.startswith("@"):
+        composed = f"@{parse_model(default).slug}/{model}"
+        if not model or protocol.MODEL_REF_RE.fullmatch(composed) is None:
+            raise IgrisInputError(
+                f"invalid model {model!r}: expected a model name without whitespace (on this "
+                f"LLM's connection) or {protocol.MODEL_REF_FORM} (another connection)"
+            )
+        return composed
+    return str(parse_model(model))
 
 
 def _chat_callback(fn: _F) -> _F:
@@ -257,7 +273,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         """The ``chat.completions.create`` arguments of one call (without ``stream``)."""
         identity = pop_call_identity(kwargs, capture_context=stream)
         extra_headers = kwargs.pop("extra_headers", None)
-        model = kwargs.pop("model", None) or self.model
+        model = _call_model(self.model, kwargs.pop("model", None))
         request = self._fields(kwargs, stream)
         request["model"] = model
         request["messages"] = to_wire_messages(messages)
@@ -295,8 +311,9 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         """Send a conversation; the answer's ``raw`` is the wire answer and its
         ``additional_kwargs`` hold token usage and the gateway's ``igris_request_id``.
 
-        ``igris_user`` / ``igris_trace_id`` / ``igris_metadata`` set this call's identity; any
-        other keyword argument is a request field (``tools``, ``response_format``, ...).
+        ``igris_user`` / ``igris_trace_id`` / ``igris_metadata`` set this call's identity;
+        ``model`` another model for this call (a bare name on this LLM's connection, or
+        ``@slug/model``); any other keyword argument is a request field (``tools``, ...).
         """
         return self._chat(messages, **kwargs)
 
