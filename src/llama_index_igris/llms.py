@@ -33,7 +33,7 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from igris_core import IgrisInputError, IgrisInputTypeError, protocol
 from igris_core.model_ref import parse_model
-from llama_index_igris._clients import ClientOwner, ClientSet
+from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
 from llama_index_igris._convert import (
     ChatStreamConverter,
     chat_response,
@@ -44,6 +44,7 @@ from llama_index_igris._convert import (
     tool_selections,
 )
 from llama_index_igris._identity import pop_call_identity
+from llama_index_igris._keywords import refuse_unknown_keywords
 from llama_index_igris._metadata import model_metadata
 
 if TYPE_CHECKING:
@@ -103,7 +104,10 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         strict: send tools with ``strict: true`` (OpenAI structured outputs).
         igris_user, igris_trace_id, igris_metadata: the default identity of every call; a call's
             own ``igris_*`` keyword arguments and ``igris_context(...)`` take precedence.
-        http_client, async_http_client: your own ``httpx`` clients (proxies, mTLS, tests).
+        http_client, async_http_client: your own ``httpx.Client`` / ``httpx.AsyncClient``
+            (proxies, mTLS, tests), named as OpenAILike names them; the async one may serve one
+            ``asyncio.run`` after another. Any other keyword that is not a LlamaIndex ``LLM``
+            field is refused with an ``IgrisInputTypeError`` naming the one it probably meant.
 
     Example::
 
@@ -201,6 +205,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         **kwargs: Any,
     ) -> None:
         parse_model(model)  # a bad model string fails here, with the expected form
+        refuse_unknown_keywords("IgrisLLM", kwargs, [*type(self).model_fields, *CLIENT_ARGUMENTS])
         super().__init__(
             model=model,
             api_key=api_key,
