@@ -46,6 +46,7 @@ from llama_index_igris._convert import (
 from llama_index_igris._identity import pop_call_identity
 from llama_index_igris._keywords import refuse_unknown_keywords
 from llama_index_igris._metadata import model_metadata
+from llama_index_igris._stream_scope import install_stream_scope
 
 if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
@@ -227,6 +228,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
             **kwargs,
         )
         self._attach_clients(http_client, async_http_client)
+        install_stream_scope()  # streaming query engines read their stream after the call
 
     @field_validator("model")
     @classmethod
