@@ -15,6 +15,7 @@ import inspect
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from llama_index.core.base.response.schema import AsyncStreamingResponse, StreamingResponse
@@ -30,7 +31,7 @@ _installed = False
 _lock = threading.Lock()
 
 
-def _scope(identity: Identity) -> Any:
+def _scope(identity: Identity) -> AbstractContextManager[Identity]:
     return igris_context(identity.user, identity.trace_id, identity.metadata)
 
 
