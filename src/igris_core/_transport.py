@@ -21,6 +21,7 @@ import anyio
 import httpx
 
 from igris_core import protocol
+from igris_core._caller_pool import enter_loop
 from igris_core._config import ClientOptions
 from igris_core.errors import (
     IgrisConnectionError,
@@ -266,6 +267,7 @@ class AsyncTransport:
         none)."""
         if not self.owns_client:
             assert self._client is not None
+            enter_loop(self._client)  # the caller's pool may hold a closed loop's connections
             return self._client
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()

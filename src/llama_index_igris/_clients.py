@@ -13,7 +13,10 @@ from pydantic import SecretStr
 from igris_core.client import AsyncIgris, Igris
 from igris_core.model_ref import parse_model
 
-__all__ = ["CLIENT_FIELDS", "ClientOwner", "ClientSet", "client_options"]
+__all__ = ["CLIENT_ARGUMENTS", "CLIENT_FIELDS", "ClientOwner", "ClientSet", "client_options"]
+
+CLIENT_ARGUMENTS = ("http_client", "async_http_client")
+"""The constructor arguments that are your own ``httpx`` clients (not model fields)."""
 
 CLIENT_FIELDS = frozenset(
     {

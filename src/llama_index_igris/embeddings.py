@@ -16,7 +16,8 @@ from igris_core import protocol
 from igris_core.errors import IgrisInputTypeError
 from igris_core.model_ref import parse_model
 from igris_core.types.embeddings import EmbeddingResponse
-from llama_index_igris._clients import ClientOwner, ClientSet
+from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
+from llama_index_igris._keywords import refuse_unknown_keywords
 
 __all__ = ["IgrisEmbedding"]
 
@@ -55,7 +56,8 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
         additional_kwargs: more request fields sent with every call.
         igris_user, igris_trace_id, igris_metadata: the identity of every call (an
             ``igris_context(...)`` scope takes precedence).
-        http_client, async_http_client: your own ``httpx`` clients.
+        http_client, async_http_client: your own ``httpx.Client`` / ``httpx.AsyncClient``.
+            Any other keyword that is not a ``BaseEmbedding`` field is refused.
 
     Example::
 
@@ -129,6 +131,9 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
         **kwargs: Any,
     ) -> None:
         parse_model(model)  # a bad model string fails here, with the expected form
+        refuse_unknown_keywords(
+            "IgrisEmbedding", kwargs, [*type(self).model_fields, *CLIENT_ARGUMENTS]
+        )
         fields: dict[str, Any] = {
             "model_name": model,
             **kwargs,

@@ -24,16 +24,16 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_TEMPERATURE
+from llama_index.core.constants import DEFAULT_TEMPERATURE
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.types import PydanticProgramMode
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
-from igris_core import IgrisInputTypeError, protocol
+from igris_core import IgrisInputError, IgrisInputTypeError, protocol
 from igris_core.model_ref import parse_model
-from llama_index_igris._clients import ClientOwner, ClientSet
+from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
 from llama_index_igris._convert import (
     ChatStreamConverter,
     chat_response,
@@ -44,6 +44,9 @@ from llama_index_igris._convert import (
     tool_selections,
 )
 from llama_index_igris._identity import pop_call_identity
+from llama_index_igris._keywords import refuse_unknown_keywords
+from llama_index_igris._metadata import model_metadata
+from llama_index_igris._stream_scope import install_stream_scope
 
 if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
@@ -55,6 +58,22 @@ __all__ = ["IgrisLLM"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _Model = TypeVar("_Model", bound="BaseModel")
+
+
+def _call_model(default: str, model: object) -> str:
+    """The model of one call, as OpenAILike takes ``model=``: ``@slug/model`` as given (another
+    connection), a bare model name on the connection of ``default``, ``None`` for ``default``."""
+    if model is None:
+        return default
+    if isinstance(model, str) and not model.startswith("@"):
+        composed = f"@{parse_model(default).slug}/{model}"
+        if not model or protocol.MODEL_REF_RE.fullmatch(composed) is None:
+            raise IgrisInputError(
+                f"invalid model {model!r}: expected a model name without whitespace (on this "
+                f"LLM's connection) or {protocol.MODEL_REF_FORM} (another connection)"
+            )
+        return composed
+    return str(parse_model(model))
 
 
 def _chat_callback(fn: _F) -> _F:
@@ -80,12 +99,16 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         temperature, max_tokens: sampling settings sent with every call (``None`` omits them).
         timeout, max_retries: per request; retries (408, 429, 5xx, no answer) are the core's.
         additional_kwargs: more request fields sent with every call (``top_p``, ``seed``, ...).
-        context_window: what ``metadata`` reports (the gateway cannot know the model's).
-        is_function_calling_model: whether the model takes ``tools`` (default ``True``).
+        context_window, is_function_calling_model: what ``metadata`` reports; by default the
+            model's profile (:func:`igris_core.profiles.model_profile`, looked up by the name
+            after ``@slug/``), else LlamaIndex's conservative ``3900`` tokens and no tools.
         strict: send tools with ``strict: true`` (OpenAI structured outputs).
         igris_user, igris_trace_id, igris_metadata: the default identity of every call; a call's
             own ``igris_*`` keyword arguments and ``igris_context(...)`` take precedence.
-        http_client, async_http_client: your own ``httpx`` clients (proxies, mTLS, tests).
+        http_client, async_http_client: your own ``httpx.Client`` / ``httpx.AsyncClient``
+            (proxies, mTLS, tests), named as OpenAILike names them; the async one may serve one
+            ``asyncio.run`` after another. Any other keyword that is not a LlamaIndex ``LLM``
+            field is refused with an ``IgrisInputTypeError`` naming the one it probably meant.
 
     Example::
 
@@ -129,14 +152,14 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="More request fields sent with every call."
     )
-    context_window: int = Field(
-        default=DEFAULT_CONTEXT_WINDOW,
+    context_window: int | None = Field(
+        default=None,
         gt=0,
-        description=LLMMetadata.model_fields["context_window"].description,
+        description="The model's context window (None: from its profile, else 3900).",
     )
-    is_function_calling_model: bool = Field(
-        default=True,
-        description=LLMMetadata.model_fields["is_function_calling_model"].description,
+    is_function_calling_model: bool | None = Field(
+        default=None,
+        description="Whether the model takes tools (None: from its profile, else False).",
     )
     strict: bool = Field(
         default=False, description="Send tools with strict: true (OpenAI structured outputs)."
@@ -169,8 +192,8 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         timeout: float | None = protocol.DEFAULT_TIMEOUT,
         max_retries: int = protocol.DEFAULT_MAX_RETRIES,
         additional_kwargs: dict[str, Any] | None = None,
-        context_window: int = DEFAULT_CONTEXT_WINDOW,
-        is_function_calling_model: bool = True,
+        context_window: int | None = None,
+        is_function_calling_model: bool | None = None,
         strict: bool = False,
         logprobs: bool | None = None,
         top_logprobs: int = 0,
@@ -183,6 +206,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         **kwargs: Any,
     ) -> None:
         parse_model(model)  # a bad model string fails here, with the expected form
+        refuse_unknown_keywords("IgrisLLM", kwargs, [*type(self).model_fields, *CLIENT_ARGUMENTS])
         super().__init__(
             model=model,
             api_key=api_key,
@@ -204,6 +228,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
             **kwargs,
         )
         self._attach_clients(http_client, async_http_client)
+        install_stream_scope()  # streaming query engines read their stream after the call
 
     @field_validator("model")
     @classmethod
@@ -220,13 +245,12 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
-        """What LlamaIndex knows of the model: the fields as configured."""
-        return LLMMetadata(
+        """What LlamaIndex knows of the model: the fields given, else the model's profile."""
+        return model_metadata(
+            self.model,
             context_window=self.context_window,
-            num_output=self.max_tokens or -1,
-            is_chat_model=True,
+            max_tokens=self.max_tokens,
             is_function_calling_model=self.is_function_calling_model,
-            model_name=self.model,
         )
 
     # --- request building ----------------------------------------------------------------
@@ -256,7 +280,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         """The ``chat.completions.create`` arguments of one call (without ``stream``)."""
         identity = pop_call_identity(kwargs, capture_context=stream)
         extra_headers = kwargs.pop("extra_headers", None)
-        model = kwargs.pop("model", None) or self.model
+        model = _call_model(self.model, kwargs.pop("model", None))
         request = self._fields(kwargs, stream)
         request["model"] = model
         request["messages"] = to_wire_messages(messages)
@@ -294,8 +318,9 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         """Send a conversation; the answer's ``raw`` is the wire answer and its
         ``additional_kwargs`` hold token usage and the gateway's ``igris_request_id``.
 
-        ``igris_user`` / ``igris_trace_id`` / ``igris_metadata`` set this call's identity; any
-        other keyword argument is a request field (``tools``, ``response_format``, ...).
+        ``igris_user`` / ``igris_trace_id`` / ``igris_metadata`` set this call's identity;
+        ``model`` another model for this call (a bare name on this LLM's connection, or
+        ``@slug/model``); any other keyword argument is a request field (``tools``, ...).
         """
         return self._chat(messages, **kwargs)
 
@@ -439,7 +464,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
     def _forces_tool_for_structure(self) -> bool:
         mode = self.pydantic_program_mode
         return mode == PydanticProgramMode.FUNCTION or (
-            mode == PydanticProgramMode.DEFAULT and self.is_function_calling_model
+            mode == PydanticProgramMode.DEFAULT and self.metadata.is_function_calling_model
         )
 
     def _structured_stream_call(

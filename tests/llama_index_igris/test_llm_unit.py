@@ -86,7 +86,7 @@ def test_is_a_function_calling_llm_with_truthful_metadata() -> None:
     )
     assert meta.is_chat_model is True
     assert meta.is_function_calling_model is False
-    assert IgrisLLM(model="@a/b", api_key=SECRET).metadata.is_function_calling_model is True
+    assert IgrisLLM(model="@a/b", api_key=SECRET).metadata.is_function_calling_model is False
     assert IgrisLLM(model="@a/b", api_key=SECRET).metadata.num_output == -1
     assert IgrisLLM.class_name() == "IgrisLLM"
 
@@ -681,8 +681,9 @@ def test_per_call_model_identity_object_and_stray_stream(mock_llm: MakeLLM) -> N
     assert rec.body["model"] == "claude-sonnet" and "stream" not in rec.body
     llm.chat(USER, identity=Identity(user="obj-user", trace_id="t-obj"), igris_trace_id="t-kw")
     assert (rec.headers["x-igris-user"], rec.headers["x-igris-trace-id"]) == ("obj-user", "t-kw")
-    with pytest.raises(IgrisInputError, match="@<connection-slug>/<model>"):
-        llm.chat(USER, model="gpt-4o")
+    with pytest.raises(IgrisInputError, match="'gpt 4o'"):
+        llm.chat(USER, model="gpt 4o")
+    assert len(rec.requests) == 2
 
 
 def test_structured_predict_errors_are_typed(mock_llm: MakeLLM) -> None:
