@@ -69,7 +69,7 @@ Without ``--config`` the default configuration is used: a generated key and the 
 connections, all on the echo backend.
 """
 
-from igris_core.local_gateway.audit import AuditEntry
+from igris_core.local_gateway.audit import AuditEntry, AuditStats
 from igris_core.local_gateway.config import (
     ConnectionConfig,
     DenyRule,
@@ -87,6 +87,7 @@ __all__ = [
     "PROVIDERS",
     "STREAM_SHAPES",
     "AuditEntry",
+    "AuditStats",
     "ConnectionConfig",
     "DenyRule",
     "Fault",

@@ -12,15 +12,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from igris_core import protocol
 from igris_core.local_gateway.backends.forward import Forwarder
 from igris_core.local_gateway.context import context_of
 from igris_core.local_gateway.errors import GatewayError
 from igris_core.local_gateway.handlers import Handlers
 from igris_core.local_gateway.middleware import GatewayMiddleware
-from igris_core.local_gateway.routes import ROUTE_TEMPLATES
+from igris_core.local_gateway.routes import ROUTE_SHAPES, ROUTE_TEMPLATES
 from igris_core.local_gateway.state import GatewayState
 
 __all__ = ["create_app"]
+
+
+_ROUTE_HINT = (
+    f"; routes: {', '.join(ROUTE_SHAPES)}. An OpenAI-compatible client takes "
+    f"base_url=<gateway>{protocol.connection_prefix('<slug>')} and the model without the slug"
+)
 
 
 async def _gateway_error(request: Request, exc: Exception) -> Response:
@@ -34,9 +41,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     # Starlette's own 404 (no such route) and 405 (wrong method), in the protocol's shape.
     assert isinstance(exc, HTTPException)
     message = {404: "no such route", 405: "method not allowed"}.get(exc.status_code, exc.detail)
-    error = GatewayError(
-        exc.status_code, f"{message}: {request.method} {request.url.path}", headers=exc.headers
-    )
+    message = f"{message}: {request.method} {request.url.path}"
+    if exc.status_code == 404:
+        message += _ROUTE_HINT
+    error = GatewayError(exc.status_code, message, headers=exc.headers)
     context_of(request).error_type = error.type
     return error.response()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from igris_core import protocol
+from igris_core.local_gateway.audit import DEFAULT_AUDIT_MAX_ENTRIES
 from igris_core.local_gateway.providers import provider_info
 
 __all__ = [
@@ -180,6 +181,7 @@ class GatewayConfig:
     ``keys`` maps a key id (recorded in the audit trail) to the key itself; when empty, the
     gateway generates one ``ig_local_...`` key with id ``default``. ``connections`` defaults to
     ``openai-prod``, ``anthropic-prod`` and ``google-prod``, all on the echo backend.
+    ``audit_max_entries`` bounds the audit trail (the oldest entries are dropped past it).
     """
 
     keys: Mapping[str, str] = field(default_factory=dict)
@@ -187,6 +189,7 @@ class GatewayConfig:
     deny: tuple[DenyRule, ...] = ()
     rate_limits: tuple[RateLimitRule, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    audit_max_entries: int = DEFAULT_AUDIT_MAX_ENTRIES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keys", dict(self.keys))
@@ -213,3 +216,9 @@ class GatewayConfig:
             or self.max_body_bytes < 1
         ):
             raise ValueError("max_body_bytes must be a positive integer")
+        if (
+            isinstance(self.audit_max_entries, bool)
+            or not isinstance(self.audit_max_entries, int)
+            or self.audit_max_entries < 1
+        ):
+            raise ValueError("audit_max_entries must be a positive integer")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from igris_core.local_gateway.audit import DEFAULT_AUDIT_MAX_ENTRIES
 from igris_core.local_gateway.config import (
     DEFAULT_CONNECTIONS,
     DEFAULT_MAX_BODY_BYTES,
@@ -23,7 +24,7 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
 
 __all__ = ["config_from_mapping", "load_config"]
 
-_TOP_LEVEL = {"keys", "connections", "deny", "rate_limits", "max_body_bytes"}
+_TOP_LEVEL = {"keys", "connections", "deny", "rate_limits", "max_body_bytes", "audit_max_entries"}
 _CONNECTION_FIELDS = {
     "slug",
     "provider",
@@ -92,6 +93,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "config") -> G
         deny=deny,
         rate_limits=rate_limits,
         max_body_bytes=data.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES),
+        audit_max_entries=data.get("audit_max_entries", DEFAULT_AUDIT_MAX_ENTRIES),
     )
 
 

@@ -75,7 +75,12 @@ class Handlers:
     def _connection(self, ctx: RequestContext) -> ConnectionConfig:
         connection = self.state.connection(ctx.slug)
         if connection is None:
-            raise GatewayError(404, f"unknown connection {ctx.slug!r}", code="unknown_connection")
+            known = ", ".join(self.state.connection_slugs()) or "none"
+            raise GatewayError(
+                404,
+                f"unknown connection {ctx.slug!r}; this gateway serves: {known}",
+                code="unknown_connection",
+            )
         suffix = ROUTE_SUFFIXES[ctx.route]
         if not provider_info(connection.provider).supports(suffix):
             raise GatewayError(

@@ -17,7 +17,7 @@ import uvicorn
 
 from igris_core import protocol
 from igris_core.local_gateway.app import create_app
-from igris_core.local_gateway.audit import AuditEntry
+from igris_core.local_gateway.audit import AuditEntry, AuditStats
 from igris_core.local_gateway.config import (
     DEFAULT_EMBEDDING_DIMENSIONS,
     BackendName,
@@ -220,6 +220,12 @@ class LocalGateway:
     def audit(self) -> list[AuditEntry]:
         """A snapshot of the audit trail, oldest first."""
         return self._state.audit.snapshot()
+
+    @property
+    def audit_stats(self) -> AuditStats:
+        """Entries dropped from the audit ring buffer and unauthenticated calls, since the last
+        :meth:`reset`."""
+        return self._state.audit.stats
 
     # --- what callers change --------------------------------------------------------------------
     def reset(self) -> None:

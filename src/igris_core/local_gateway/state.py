@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from igris_core.local_gateway.audit import AuditLog
+from igris_core.local_gateway.auth import match_key
 from igris_core.local_gateway.config import ConnectionConfig, DenyRule, GatewayConfig, RateLimitRule
 from igris_core.local_gateway.faults import Fault, FaultPlan, FaultState, plan_faults
 from igris_core.local_gateway.ratelimit import RateLimiter
@@ -36,7 +37,7 @@ class GatewayState:
         self.config = config
         # A generated key is made once, so it survives reset() and restarts.
         self._initial_keys = dict(config.keys) or {"default": generate_key()}
-        self.audit = AuditLog()
+        self.audit = AuditLog(config.audit_max_entries)
         self.limiter = RateLimiter()
         self._lock = threading.RLock()
         self._load()
@@ -69,9 +70,10 @@ class GatewayState:
 
     # --- keys -----------------------------------------------------------------------------------
     def key_id(self, key: str) -> str | None:
-        """The id of a valid key, ``None`` for an unknown one."""
+        """The id of a valid key, ``None`` for an unknown one (compared in constant time)."""
         with self._lock:
-            return self._keys.get(key)
+            keys = dict(self._keys)
+        return match_key(key, keys)
 
     def add_key(self, key: str | None, key_id: str | None) -> str:
         """Accept one more key; returns it (generated when ``key`` is ``None``)."""
@@ -91,6 +93,11 @@ class GatewayState:
         """The connection ``slug``, if there is one."""
         with self._lock:
             return self._connections.get(slug) if slug is not None else None
+
+    def connection_slugs(self) -> list[str]:
+        """The slugs of the connections served, sorted."""
+        with self._lock:
+            return sorted(self._connections)
 
     def add_connection(self, connection: ConnectionConfig) -> None:
         """Add a connection (replacing one with the same slug)."""
