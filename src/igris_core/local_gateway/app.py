@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from igris_core import protocol
+from igris_core.local_gateway.audit_page import AuditPage
 from igris_core.local_gateway.backends.forward import Forwarder
 from igris_core.local_gateway.context import context_of
 from igris_core.local_gateway.errors import GatewayError
@@ -52,6 +53,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app(state: GatewayState) -> Starlette:
     """A gateway app serving ``state`` (its routes come from :mod:`igris_core.protocol`)."""
     handlers = Handlers(state, Forwarder())
+    audit_page = AuditPage(state)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -63,6 +65,11 @@ def create_app(state: GatewayState) -> Starlette:
         Route(ROUTE_TEMPLATES["chat"], handlers.chat, methods=["POST"]),
         Route(ROUTE_TEMPLATES["embeddings"], handlers.embeddings, methods=["POST"]),
         Route(ROUTE_TEMPLATES["messages"], handlers.messages, methods=["POST"]),
+        Route("/", audit_page.root, methods=["GET"]),
+        Route(protocol.LOCAL_AUDIT_PAGE_PATH, audit_page.page, methods=["GET"]),
+        Route(protocol.LOCAL_AUDIT_LOGIN_PATH, audit_page.login, methods=["POST"]),
+        Route(protocol.LOCAL_AUDIT_ENTRIES_PATH, audit_page.entries, methods=["GET"]),
+        Route(protocol.LOCAL_AUDIT_ASSET_PATH, audit_page.asset, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,

@@ -101,6 +101,10 @@ class AuditLog:
         with self._lock:
             return [(s, entry) for _, s, entry in self._entries if s > seq]
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
     @property
     def stats(self) -> AuditStats:
         """How many entries were dropped and how many calls were unauthenticated."""
