@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 
 from igris_core import protocol
 from igris_core.errors import IgrisPolicyDeniedError
 from igris_core.local_gateway import LocalGateway
+from langchain_igris import ChatIgris
 
 CHROMIUM = os.environ.get("IGRIS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -33,10 +35,6 @@ pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
     reason=f"no Chromium at {CHROMIUM}: install Debian's chromium (make browser) to run this test",
 )
-
-if Path(CHROMIUM).exists():
-    from langchain_igris import ChatIgris
-    from playwright.sync_api import Page, expect, sync_playwright
 
 
 @pytest.fixture
