@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from unittest import mock
 
 import httpx
 import pytest
 
 from igris_core import protocol
-from igris_core.local_gateway import GatewayConfig, LocalGateway, load_config
+from igris_core.local_gateway import Fault, GatewayConfig, LocalGateway, load_config
 from igris_core.local_gateway import auth as gateway_auth
 from tests.local_gateway.helpers import CHAT, chat_body
 
@@ -107,3 +109,38 @@ def test_one_log_line_per_call(
     assert "user=alice trace=task-1 tokens=5/2 " in ok and request_ids[0] in ok
     assert " 403 " in denied and denied.endswith("rule=no-secrets")
     assert "\n" not in odd and 'user="eve\\n12:00:00 200 POST forged"' in odd
+
+
+def test_leaving_the_gateway_does_not_wait_for_an_injected_latency(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    gw = LocalGateway()
+    gw.start()
+    gw.inject_fault("openai-prod", Fault(latency=30))
+    answers: list[httpx.Response | Exception] = []
+
+    def call() -> None:
+        try:
+            answers.append(
+                httpx.post(
+                    gw.base_url + CHAT,
+                    json=chat_body(),
+                    headers={"Authorization": f"Bearer {gw.api_key}"},
+                    timeout=20,
+                )
+            )
+        except httpx.HTTPError as exc:
+            answers.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(1.0)  # the call is asleep on its latency
+    started = time.monotonic()
+    gw.stop()
+    assert time.monotonic() - started < 1.0
+    caller.join(5)
+    (answer,) = answers
+    assert isinstance(answer, httpx.Response) and answer.status_code == 503
+    assert "shutting down" in answer.json()["error"]["message"]
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err + captured.out

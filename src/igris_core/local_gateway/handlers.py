@@ -51,6 +51,7 @@ MAX_EMBEDDING_VALUES = 1 << 20
 # Worker threads for CPU-heavy answers (schema instances, large embeddings): few, so a burst of
 # heavy calls queues instead of taking every core from the plain ones.
 _HEAVY_WORKERS = 2
+_SHUTDOWN_POLL = 0.05  # how often a sleeping call checks whether the gateway is stopping
 
 
 def _json(payload: Any, *, malformed: bool) -> Response:
@@ -117,6 +118,14 @@ class Handlers:
             ctx.user = user  # the body's user stands in when no X-Igris-User header was sent
         return raw, body
 
+    async def _sleep(self, seconds: float) -> None:
+        """An injected latency, cut short (503) when the gateway is asked to stop."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.state.closing.is_set():
+                raise GatewayError(503, "the local gateway is shutting down", code="shutting_down")
+            await asyncio.sleep(min(left, _SHUTDOWN_POLL))
+
     async def _admit(self, ctx: RequestContext, text: str) -> FaultPlan:
         facts = ctx.facts(text)
         check_deny_rules(self.state.deny_rules(), facts)
@@ -124,7 +133,7 @@ class Handlers:
         assert ctx.slug is not None  # a connection route always names one
         plan = self.state.plan_faults(ctx.slug, ctx.route, ctx.stream)
         if plan.latency > 0:
-            await asyncio.sleep(plan.latency)
+            await self._sleep(plan.latency)
         if plan.error is not None:
             raise plan.error
         if plan.stream.error is not None:

@@ -38,6 +38,8 @@ class GatewayState:
         # A generated key is made once, so it survives reset() and restarts.
         self._initial_keys = dict(config.keys) or {"default": generate_key()}
         self.audit = AuditLog(config.audit_max_entries)
+        # Set when the server is asked to stop: calls sleeping on an injected latency end now.
+        self.closing = threading.Event()
         self.limiter = RateLimiter()
         self._lock = threading.RLock()
         self._load()
