@@ -69,19 +69,50 @@ Without ``--config`` the default configuration is used: a generated key and the 
 connections, all on the echo backend.
 """
 
-from igris_core.local_gateway.audit import AuditEntry, AuditStats
-from igris_core.local_gateway.config import (
-    ConnectionConfig,
-    DenyRule,
-    GatewayConfig,
-    RateLimitRule,
-)
-from igris_core.local_gateway.config_file import load_config
-from igris_core.local_gateway.faults import Fault
-from igris_core.local_gateway.providers import PROVIDERS
-from igris_core.local_gateway.scripted import ScriptedReply
-from igris_core.local_gateway.server import LocalGateway
-from igris_core.local_gateway.stream_shapes import STREAM_SHAPES
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from igris_core.local_gateway.audit import AuditEntry, AuditStats
+    from igris_core.local_gateway.config import (
+        ConnectionConfig,
+        DenyRule,
+        GatewayConfig,
+        RateLimitRule,
+    )
+    from igris_core.local_gateway.config_file import load_config
+    from igris_core.local_gateway.faults import Fault
+    from igris_core.local_gateway.providers import PROVIDERS
+    from igris_core.local_gateway.scripted import ScriptedReply
+    from igris_core.local_gateway.server import LocalGateway
+    from igris_core.local_gateway.stream_shapes import STREAM_SHAPES
+
+# Names are imported on first use, so that the command line can say which extra to install
+# when the server's dependencies (starlette, uvicorn) are missing, instead of a traceback.
+_WHERE = {
+    "AuditEntry": "audit",
+    "AuditStats": "audit",
+    "ConnectionConfig": "config",
+    "DenyRule": "config",
+    "GatewayConfig": "config",
+    "RateLimitRule": "config",
+    "load_config": "config_file",
+    "Fault": "faults",
+    "PROVIDERS": "providers",
+    "ScriptedReply": "scripted",
+    "LocalGateway": "server",
+    "STREAM_SHAPES": "stream_shapes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "PROVIDERS",
