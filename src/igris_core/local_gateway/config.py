@@ -14,6 +14,7 @@ from typing import Literal, get_args
 from igris_core import protocol
 from igris_core.local_gateway.audit import DEFAULT_AUDIT_MAX_ENTRIES
 from igris_core.local_gateway.providers import provider_info
+from igris_core.local_gateway.scripted import ScriptedReply
 
 __all__ = [
     "DEFAULT_CONNECTIONS",
@@ -49,6 +50,10 @@ class ConnectionConfig:
     (answers queued with :meth:`LocalGateway.script`) or ``"forward"`` (a real OpenAI-compatible
     upstream at ``upstream_base_url``, authenticated with the key held by the environment
     variable ``upstream_api_key_env``, read at request time).
+
+    ``script`` holds replies served first, in order, on any backend (as if queued with
+    :meth:`LocalGateway.script` at start and after each reset); with ``script_loop`` they start
+    over once all were served.
     """
 
     slug: str
@@ -57,8 +62,15 @@ class ConnectionConfig:
     upstream_base_url: str | None = None
     upstream_api_key_env: str | None = None
     embedding_dimensions: int = DEFAULT_EMBEDDING_DIMENSIONS
+    script: tuple[ScriptedReply, ...] = ()
+    script_loop: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "script", tuple(self.script))
+        if not all(isinstance(reply, ScriptedReply) for reply in self.script):
+            raise TypeError(f"connection {self.slug!r}: script must hold ScriptedReply values")
+        if self.script_loop and not self.script:
+            raise ValueError(f"connection {self.slug!r}: script_loop needs a script")
         if not isinstance(self.slug, str) or protocol.SLUG_RE.fullmatch(self.slug) is None:
             raise ValueError(
                 f"invalid connection slug {self.slug!r}: 1 to 64 characters of A-Z a-z 0-9 . _ -, "

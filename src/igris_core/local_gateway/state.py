@@ -49,7 +49,7 @@ class GatewayState:
         self._connections = {c.slug: c for c in self.config.connections}
         self._deny: list[DenyRule] = list(self.config.deny)
         self._rate_limits: list[RateLimitRule] = list(self.config.rate_limits)
-        self._scripts: dict[str, deque[ScriptedReply]] = {}
+        self._scripts = {c.slug: deque(c.script) for c in self.config.connections if c.script}
         self._faults: dict[str, list[FaultState]] = {}
 
     def reset(self) -> None:
@@ -105,6 +105,8 @@ class GatewayState:
         """Add a connection (replacing one with the same slug)."""
         with self._lock:
             self._connections[connection.slug] = connection
+            if connection.script:
+                self._scripts[connection.slug] = deque(connection.script)
 
     def _require(self, slug: str) -> None:
         if slug not in self._connections:
@@ -140,10 +142,15 @@ class GatewayState:
             self._scripts.setdefault(slug, deque()).extend(replies)
 
     def next_scripted(self, slug: str) -> ScriptedReply | None:
-        """Pop the connection's next scripted reply, if any."""
+        """Pop the connection's next scripted reply, if any (a looping script starts over)."""
         with self._lock:
             queue = self._scripts.get(slug)
-            return queue.popleft() if queue else None
+            if not queue:
+                connection = self._connections.get(slug)
+                if connection is None or not connection.script_loop:
+                    return None
+                queue = self._scripts[slug] = deque(connection.script)
+            return queue.popleft()
 
     # --- faults ---------------------------------------------------------------------------------
     def inject_fault(self, slug: str, fault: Fault) -> None:
