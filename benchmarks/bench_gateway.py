@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -87,23 +88,37 @@ async def _worker(
             counts[0] += 1
 
 
+def server_cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) the gateway process has used so far (Linux; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
-    base_url: str, *, stream: bool, duration: float, concurrency: int
+    base_url: str, *, stream: bool, duration: float, concurrency: int, pid: int | None = None
 ) -> dict[str, float]:
-    """Requests per second and latency percentiles of one mode."""
+    """Requests per second, latency percentiles, and the server's CPU time per request (far
+    steadier than throughput on a busy machine) of one mode."""
     await asyncio.gather(
         *(_worker(base_url, stream, time.perf_counter() + 0.3, [], [0]) for _ in range(concurrency))
     )  # warm-up: connections opened, code paths hot
     latencies: list[float] = []
     counts = [0]
+    cpu_before = server_cpu_seconds(pid)
     started = time.perf_counter()
     stop_at = started + duration
     await asyncio.gather(
         *(_worker(base_url, stream, stop_at, latencies, counts) for _ in range(concurrency))
     )
     elapsed = time.perf_counter() - started
+    cpu = server_cpu_seconds(pid) - cpu_before
     ordered = sorted(latencies)
     return {
+        "server_cpu_ms_per_request": cpu * 1000 / max(1, counts[0]),
         "rps": counts[0] / elapsed,
         "p50_ms": statistics.median(ordered) * 1000,
         "p95_ms": ordered[int(len(ordered) * 0.95) - 1] * 1000 if ordered else 0.0,
@@ -124,13 +139,15 @@ async def _poll_audit(base_url: str, stop: asyncio.Event) -> None:
 
 
 async def measure_with_page(
-    base_url: str, *, stream: bool, duration: float, concurrency: int
+    base_url: str, *, stream: bool, duration: float, concurrency: int, pid: int | None = None
 ) -> dict[str, float]:
     """:func:`measure` while an audit page polls."""
     stop = asyncio.Event()
     poller = asyncio.create_task(_poll_audit(base_url, stop))
     try:
-        return await measure(base_url, stream=stream, duration=duration, concurrency=concurrency)
+        return await measure(
+            base_url, stream=stream, duration=duration, concurrency=concurrency, pid=pid
+        )
     finally:
         stop.set()
         await poller
@@ -216,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         stream=mode == "stream",
                         duration=args.duration,
                         concurrency=args.concurrency,
+                        pid=process.pid,
                     )
                 )
                 for mode in ("plain", "stream")
@@ -228,12 +246,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(
         f"local gateway echo, {args.concurrency} concurrent clients, {args.duration:g} s per mode"
     )
-    print(f"{'setup':<10}{'mode':<8}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'requests':>10}")
+    print(
+        f"{'setup':<10}{'mode':<8}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'requests':>10}"
+        f"{'cpu ms/req':>12}"
+    )
     for name, modes in figures.items():
         for mode, f in modes.items():
             print(
                 f"{name:<10}{mode:<8}{f['rps']:>10.0f}{f['p50_ms']:>10.2f}"
                 f"{f['p95_ms']:>10.2f}{f['requests']:>10.0f}"
+                f"{f['server_cpu_ms_per_request']:>12.3f}"
             )
     print(
         f"plain calls while 10 hostile ones run: p50 {hostile['p50_ms']:.1f} ms, "
@@ -241,11 +263,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
 
     def per_request(name: str, mode: str) -> float:
-        return 1.0 / figures[name][mode]["rps"]
+        return figures[name][mode]["server_cpu_ms_per_request"] / 1000
 
     rows = [
         (
-            f"s/request {mode}: {name} vs --quiet",
+            f"server CPU per request, {mode}: {name} vs --quiet",
             per_request(name, mode),
             per_request("quiet", mode),
             1.10,
@@ -267,6 +289,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "gateway_echo_p50_ms": figures["log"]["plain"]["p50_ms"],
         "gateway_echo_stream_rps": figures["log"]["stream"]["rps"],
         "gateway_echo_stream_p50_ms": figures["log"]["stream"]["p50_ms"],
+        "gateway_cpu_ms_per_request": {
+            f"{name} {mode}": f["server_cpu_ms_per_request"]
+            for name, modes in figures.items()
+            for mode, f in modes.items()
+        },
         "gateway_echo_quiet_rps": figures["quiet"]["plain"]["rps"],
         "gateway_echo_quiet_stream_rps": figures["quiet"]["stream"]["rps"],
         "gateway_echo_page_rps": figures["log+page"]["plain"]["rps"],

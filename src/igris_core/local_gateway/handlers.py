@@ -48,9 +48,9 @@ _EMBED_IN_THREAD_WORK = 20_000
 # Caps of one embeddings call (a 400 beyond): inputs, and inputs x dimensions (about 20 MB of JSON).
 MAX_EMBEDDING_INPUTS = 2048
 MAX_EMBEDDING_VALUES = 1 << 20
-# Worker threads for CPU-heavy answers (schema instances, large embeddings): few, so a burst of
-# heavy calls queues instead of taking every core from the plain ones.
-_HEAVY_WORKERS = 2
+# Worker threads for CPU-heavy answers (schema instances, large embeddings). One: a burst of
+# heavy calls queues behind it, and the event loop only ever shares the GIL with one busy thread.
+_HEAVY_WORKERS = 1
 _SHUTDOWN_POLL = 0.05  # how often a sleeping call checks whether the gateway is stopping
 
 
