@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format typecheck unit notebooks bench clean
+.PHONY: install demo test lint format typecheck unit notebooks bench clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -48,6 +48,13 @@ test: lint typecheck unit notebooks
 
 bench: install
 	$(BIN)/python -m benchmarks.run_all
+
+# Debian's Chromium for the audit page's browser test (installed once, as root; else skipped).
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "chromium missing and not root: the browser test will be skipped"; fi
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -24,6 +24,14 @@ EMBEDDINGS_SUFFIX: Final = "/embeddings"
 MESSAGES_SUFFIX: Final = "/messages"
 
 
+# The local gateway's own pages (not part of the hosted gateway's contract): the audit page,
+# its sign-in form and the JSON list of entries behind it.
+LOCAL_AUDIT_PAGE_PATH: Final = "/audit"
+LOCAL_AUDIT_LOGIN_PATH: Final = "/audit/login"
+LOCAL_AUDIT_ENTRIES_PATH: Final = "/audit/entries"
+LOCAL_AUDIT_ASSET_PATH: Final = "/audit/assets/{name}"
+
+
 def connection_prefix(slug: str) -> str:
     """Path of a connection's OpenAI-compatible route: ``/llm/{slug}/v1``."""
     return f"/llm/{slug}/v1"

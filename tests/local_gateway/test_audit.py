@@ -79,7 +79,9 @@ def test_one_entry_per_attempt_whatever_the_outcome(gw: LocalGateway, client: ht
     client.get("/health")  # not under /llm: no entry
     entries = gw.audit
     assert [e.status for e in entries] == [503, 200, 403, 401, 400, 404, 404, 200]
-    assert {e.trace_id for e in entries} == {"task-7"}
+    # an unauthenticated call keeps no identity (anyone can send one)
+    assert [e.trace_id for e in entries if e.status != 401] == ["task-7"] * 7
+    assert (entries[3].trace_id, gw.audit_stats.unauthenticated) == (None, 1)
     assert [e.route for e in entries] == ["chat"] * 6 + ["unknown", "providers"]
     assert [e.connection for e in entries] == ["openai-prod"] * 5 + ["ghost", "openai-prod", None]
     assert entries[2].rule == "blocked"

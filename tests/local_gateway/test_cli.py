@@ -13,6 +13,7 @@ import pytest
 
 from igris_core import protocol
 from igris_core.local_gateway.cli import main
+from igris_core.local_gateway.config_file import load_config
 from tests.local_gateway.helpers import chat_body
 
 
@@ -70,3 +71,79 @@ def test_cli_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
         port = taken.getsockname()[1]
         assert main(["--port", str(port)]) == 1
     assert "cannot listen" in capsys.readouterr().err
+
+
+def _start(*args: str) -> tuple[subprocess.Popen[str], str, str]:
+    """Start the CLI; return the process, its base URL and the key it printed."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "igris_core.local_gateway", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    lines = [process.stdout.readline() for _ in range(4)]
+    exports = dict(
+        line.removeprefix("export ").strip().split("=", 1)
+        for line in lines
+        if line.startswith("export ")
+    )
+    assert lines[3].startswith("Audit page: ")
+    return process, exports[protocol.ENV_BASE_URL], exports[protocol.ENV_API_KEY]
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=15)
+    assert process.returncode == 0
+    return err
+
+
+def test_api_key_is_stable_across_restarts_and_each_call_is_logged() -> None:
+    for attempt in ("first", "second"):
+        process, base_url, key = _start("--api-key", "ig_local_stable")
+        try:
+            assert key == "ig_local_stable"
+            answer = httpx.post(
+                base_url + protocol.chat_completions_path("openai-prod"),
+                json=chat_body(attempt),
+                headers={"Authorization": f"Bearer {key}", protocol.USER_HEADER: "dev"},
+                timeout=10,
+            )
+            assert answer.status_code == 200
+            request_id = answer.headers[protocol.REQUEST_ID_HEADER]
+        finally:
+            err = _stop(process)
+        (line,) = [line for line in err.splitlines() if request_id in line]
+        assert " 200 POST /llm/openai-prod/v1/chat/completions openai-prod/gpt-4o " in line
+        assert "user=dev " in line
+        assert "Traceback" not in err
+
+
+def test_without_the_extra_one_line_names_it() -> None:
+    code = (
+        "import sys; sys.modules['starlette'] = None\n"
+        "from igris_core.local_gateway.cli import main\n"
+        "raise SystemExit(main(['--port', '0']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "pip install 'igris-integrations[local-gateway]'" in line
+
+
+def test_help_and_the_example_configuration(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "--print-example-config" in capsys.readouterr().out
+    assert main(["--print-example-config"]) == 0
+    text = capsys.readouterr().out
+    (tmp_path / "example.toml").write_text(text, encoding="utf-8")
+    config = load_config(tmp_path / "example.toml")
+    assert {c.slug for c in config.connections} >= {"openai-prod", "agent"}

@@ -24,7 +24,11 @@ def test_the_shipped_example_loads() -> None:
         "anthropic-prod",
         "google-prod",
         "local-vllm",
+        "agent",
     ]
+    agent = config.connections[4]
+    assert (agent.backend, agent.script_loop, len(agent.script)) == ("script", True, 2)
+    assert config.audit_max_entries == 10_000
     vllm = config.connections[3]
     assert (vllm.backend, vllm.upstream_api_key_env) == ("forward", "VLLM_API_KEY")
     assert config.connections[2].embedding_dimensions == 768

@@ -94,7 +94,7 @@ def test_wrong_shapes_are_422(client: httpx.Client, body: object) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "status", "type_"),
     [
-        ("GET", "/", 404, "not_found_error"),
+        ("GET", "/nothing-here", 404, "not_found_error"),  # "/" leads to the audit page
         ("GET", "/v1/chat/completions", 404, "not_found_error"),
         ("POST", "/llm/openai-prod/v1/completions", 404, "not_found_error"),
         ("POST", "/llm/openai-prod/v2/chat/completions", 404, "not_found_error"),

@@ -20,8 +20,13 @@ Python::
 pytest: ``pytest_plugins = ["igris_core.testing"]`` gives the ``igris_gateway`` fixture.
 
 Command line: ``python -m igris_core.local_gateway [--host 127.0.0.1] [--port 8787]
-[--config FILE.toml] [--api-key KEY]`` (``--port 0`` picks a free port) prints the base URL and
-the ``export IGRIS_BASE_URL=... IGRIS_API_KEY=...`` lines, then serves until Ctrl-C.
+[--config FILE.toml] [--api-key KEY] [--quiet]`` (``--port 0`` picks a free port) prints the base
+URL, the ``export IGRIS_BASE_URL=... IGRIS_API_KEY=...`` lines and the audit page's address, then
+serves until Ctrl-C with one log line per call (``--print-example-config`` prints an annotated
+configuration).
+
+Audit page: ``GET /audit`` in a browser (sign in with a key) lists the calls live, newest first,
+with filters; ``GET /audit/entries`` gives the same entries as JSON (``Authorization: Bearer``).
 
 Backends of a connection:
 
@@ -40,6 +45,7 @@ TOML configuration (``--config``; see ``example-config.toml`` next to this file)
 are optional; unknown fields are errors::
 
     max_body_bytes = 10485760            # larger bodies get 413 (default 10 MiB)
+    audit_max_entries = 10000            # audit ring buffer size (oldest dropped and counted)
 
     [keys]                               # key id = key; none: one ig_local_... key is generated
     default = "ig_local_dev_key"
@@ -51,6 +57,11 @@ are optional; unknown fields are errors::
     embedding_dimensions = 256           # default vector size of /embeddings
     # upstream_base_url = "http://127.0.0.1:8000/v1"   # forward only
     # upstream_api_key_env = "VLLM_API_KEY"            # forward: env var holding the key
+    # script_loop = true                 # start the script over once all replies were served
+
+    [[connections.script]]               # scripted replies, in order (one of the four keys)
+    text = "Paris."                      # or tool_call = { name = "...", arguments = {...} },
+                                         # tool_calls = [...], error = { status = 503, ... }
 
     [[deny]]                             # 403 policy_denied, code = name; all fields must match
     name = "no-secrets"
@@ -69,24 +80,56 @@ Without ``--config`` the default configuration is used: a generated key and the 
 connections, all on the echo backend.
 """
 
-from igris_core.local_gateway.audit import AuditEntry
-from igris_core.local_gateway.config import (
-    ConnectionConfig,
-    DenyRule,
-    GatewayConfig,
-    RateLimitRule,
-)
-from igris_core.local_gateway.config_file import load_config
-from igris_core.local_gateway.faults import Fault
-from igris_core.local_gateway.providers import PROVIDERS
-from igris_core.local_gateway.scripted import ScriptedReply
-from igris_core.local_gateway.server import LocalGateway
-from igris_core.local_gateway.stream_shapes import STREAM_SHAPES
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from igris_core.local_gateway.audit import AuditEntry, AuditStats
+    from igris_core.local_gateway.config import (
+        ConnectionConfig,
+        DenyRule,
+        GatewayConfig,
+        RateLimitRule,
+    )
+    from igris_core.local_gateway.config_file import load_config
+    from igris_core.local_gateway.faults import Fault
+    from igris_core.local_gateway.providers import PROVIDERS
+    from igris_core.local_gateway.scripted import ScriptedReply
+    from igris_core.local_gateway.server import LocalGateway
+    from igris_core.local_gateway.stream_shapes import STREAM_SHAPES
+
+# Names are imported on first use, so that the command line can say which extra to install
+# when the server's dependencies (starlette, uvicorn) are missing, instead of a traceback.
+_WHERE = {
+    "AuditEntry": "audit",
+    "AuditStats": "audit",
+    "ConnectionConfig": "config",
+    "DenyRule": "config",
+    "GatewayConfig": "config",
+    "RateLimitRule": "config",
+    "load_config": "config_file",
+    "Fault": "faults",
+    "PROVIDERS": "providers",
+    "ScriptedReply": "scripted",
+    "LocalGateway": "server",
+    "STREAM_SHAPES": "stream_shapes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "PROVIDERS",
     "STREAM_SHAPES",
     "AuditEntry",
+    "AuditStats",
     "ConnectionConfig",
     "DenyRule",
     "Fault",

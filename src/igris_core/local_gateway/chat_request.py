@@ -160,11 +160,14 @@ def parse_chat_request(body: Mapping[str, Any]) -> Conversation:
     )
 
 
-def embedding_inputs(body: Mapping[str, Any]) -> tuple[EmbeddingRequest, list[str]]:
+def embedding_inputs(
+    body: Mapping[str, Any], max_inputs: int
+) -> tuple[EmbeddingRequest, list[str]]:
     """Check an embeddings body; return it with its inputs as texts.
 
     Token-id inputs (lists of integers, which some SDKs send after tokenizing) become texts of
-    ``#<id>`` words, so equal token sequences still embed equally.
+    ``#<id>`` words, so equal token sequences still embed equally. More than ``max_inputs``
+    inputs answer 400.
     """
     try:
         request = EmbeddingRequest.model_validate(body, strict=True)
@@ -181,6 +184,13 @@ def embedding_inputs(body: Mapping[str, Any]) -> tuple[EmbeddingRequest, list[st
         texts = [" ".join(f"#{x}" for x in raw)]
     else:
         texts = [" ".join(f"#{t}" for t in tokens) for tokens in raw if isinstance(tokens, list)]
+    if len(texts) > max_inputs:
+        raise GatewayError(
+            400,
+            f"{len(texts)} inputs is above the local gateway's limit of {max_inputs} inputs per "
+            "call: send them in batches",
+            code="too_many_inputs",
+        )
     if request.dimensions is not None and not 1 <= request.dimensions <= 8192:
         raise _invalid("dimensions: expected an integer from 1 to 8192")
     return request, texts

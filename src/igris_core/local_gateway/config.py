@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from igris_core import protocol
+from igris_core.local_gateway.audit import DEFAULT_AUDIT_MAX_ENTRIES
 from igris_core.local_gateway.providers import provider_info
+from igris_core.local_gateway.scripted import ScriptedReply
 
 __all__ = [
     "DEFAULT_CONNECTIONS",
@@ -48,6 +50,10 @@ class ConnectionConfig:
     (answers queued with :meth:`LocalGateway.script`) or ``"forward"`` (a real OpenAI-compatible
     upstream at ``upstream_base_url``, authenticated with the key held by the environment
     variable ``upstream_api_key_env``, read at request time).
+
+    ``script`` holds replies served first, in order, on any backend (as if queued with
+    :meth:`LocalGateway.script` at start and after each reset); with ``script_loop`` they start
+    over once all were served.
     """
 
     slug: str
@@ -56,8 +62,15 @@ class ConnectionConfig:
     upstream_base_url: str | None = None
     upstream_api_key_env: str | None = None
     embedding_dimensions: int = DEFAULT_EMBEDDING_DIMENSIONS
+    script: tuple[ScriptedReply, ...] = ()
+    script_loop: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "script", tuple(self.script))
+        if not all(isinstance(reply, ScriptedReply) for reply in self.script):
+            raise TypeError(f"connection {self.slug!r}: script must hold ScriptedReply values")
+        if self.script_loop and not self.script:
+            raise ValueError(f"connection {self.slug!r}: script_loop needs a script")
         if not isinstance(self.slug, str) or protocol.SLUG_RE.fullmatch(self.slug) is None:
             raise ValueError(
                 f"invalid connection slug {self.slug!r}: 1 to 64 characters of A-Z a-z 0-9 . _ -, "
@@ -180,6 +193,7 @@ class GatewayConfig:
     ``keys`` maps a key id (recorded in the audit trail) to the key itself; when empty, the
     gateway generates one ``ig_local_...`` key with id ``default``. ``connections`` defaults to
     ``openai-prod``, ``anthropic-prod`` and ``google-prod``, all on the echo backend.
+    ``audit_max_entries`` bounds the audit trail (the oldest entries are dropped past it).
     """
 
     keys: Mapping[str, str] = field(default_factory=dict)
@@ -187,6 +201,7 @@ class GatewayConfig:
     deny: tuple[DenyRule, ...] = ()
     rate_limits: tuple[RateLimitRule, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    audit_max_entries: int = DEFAULT_AUDIT_MAX_ENTRIES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keys", dict(self.keys))
@@ -213,3 +228,9 @@ class GatewayConfig:
             or self.max_body_bytes < 1
         ):
             raise ValueError("max_body_bytes must be a positive integer")
+        if (
+            isinstance(self.audit_max_entries, bool)
+            or not isinstance(self.audit_max_entries, int)
+            or self.audit_max_entries < 1
+        ):
+            raise ValueError("audit_max_entries must be a positive integer")

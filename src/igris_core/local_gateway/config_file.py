@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from igris_core.local_gateway.audit import DEFAULT_AUDIT_MAX_ENTRIES
 from igris_core.local_gateway.config import (
     DEFAULT_CONNECTIONS,
     DEFAULT_MAX_BODY_BYTES,
@@ -15,6 +16,7 @@ from igris_core.local_gateway.config import (
     GatewayConfig,
     RateLimitRule,
 )
+from igris_core.local_gateway.script_config import scripted_reply_from_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,7 +25,7 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
 
 __all__ = ["config_from_mapping", "load_config"]
 
-_TOP_LEVEL = {"keys", "connections", "deny", "rate_limits", "max_body_bytes"}
+_TOP_LEVEL = {"keys", "connections", "deny", "rate_limits", "max_body_bytes", "audit_max_entries"}
 _CONNECTION_FIELDS = {
     "slug",
     "provider",
@@ -31,6 +33,8 @@ _CONNECTION_FIELDS = {
     "upstream_base_url",
     "upstream_api_key_env",
     "embedding_dimensions",
+    "script",
+    "script_loop",
 }
 _DENY_FIELDS = {"name", "key_id", "user", "connection", "model", "metadata", "pattern"}
 _RATE_FIELDS = {"name", "limit", "window", "per", "connection"}
@@ -54,6 +58,17 @@ def _tables(data: Mapping[str, Any], name: str) -> list[object]:
     return value
 
 
+def _connection(where: str, table: object) -> ConnectionConfig:
+    fields = dict(_check_fields(where, table, _CONNECTION_FIELDS))
+    script = fields.pop("script", [])
+    if not isinstance(script, list):
+        raise ValueError(f"{where}: script must be an array of tables ([[connections.script]])")
+    replies = tuple(
+        scripted_reply_from_table(f"{where}.script[{i}]", t) for i, t in enumerate(script)
+    )
+    return ConnectionConfig(**fields, script=replies)
+
+
 def config_from_mapping(data: Mapping[str, Any], *, source: str = "config") -> GatewayConfig:
     """Build a :class:`GatewayConfig` from parsed TOML (or any mapping of the same shape).
 
@@ -68,9 +83,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "config") -> G
     try:
         connections = (
             tuple(
-                ConnectionConfig(
-                    **_check_fields(f"{source}: connections[{i}]", t, _CONNECTION_FIELDS)
-                )
+                _connection(f"{source}: connections[{i}]", t)
                 for i, t in enumerate(_tables(data, "connections"))
             )
             if "connections" in data
@@ -92,6 +105,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "config") -> G
         deny=deny,
         rate_limits=rate_limits,
         max_body_bytes=data.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES),
+        audit_max_entries=data.get("audit_max_entries", DEFAULT_AUDIT_MAX_ENTRIES),
     )
 
 

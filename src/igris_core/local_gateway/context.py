@@ -68,20 +68,22 @@ class RequestContext:
         return RequestFacts(self.key_id, self.user, self.slug, self.model, self.metadata, text)
 
     def entry(self) -> AuditEntry:
-        """The audit entry for the request as served so far."""
+        """The audit entry for the request as served so far. An unauthenticated call keeps no
+        identity, model or metadata: anyone can send those, so they are not worth memory."""
+        anonymous = self.key_id is None
         return AuditEntry(
             time=self.time,
             request_id=self.request_id,
             key_id=self.key_id,
             connection=self.slug,
-            model=self.model,
+            model=None if anonymous else self.model,
             route=self.route,
             method=self.method,
             path=self.path,
             status=self.status,
-            user=self.user,
-            trace_id=self.trace_id,
-            metadata=dict(self.metadata),
+            user=None if anonymous else self.user,
+            trace_id=None if anonymous else self.trace_id,
+            metadata={} if anonymous else dict(self.metadata),
             usage=dict(self.usage) if self.usage is not None else None,
             stream=self.stream,
             duration_ms=(_time.perf_counter() - self.started) * 1000.0,

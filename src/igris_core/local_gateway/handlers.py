@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -20,7 +21,7 @@ from igris_core.local_gateway.answer import ChatAnswer
 from igris_core.local_gateway.anthropic_render import error_event as anthropic_error_event
 from igris_core.local_gateway.anthropic_render import message_body, message_events
 from igris_core.local_gateway.anthropic_request import messages_request_user, parse_messages_request
-from igris_core.local_gateway.backends.echo import echo_answer
+from igris_core.local_gateway.backends.echo import echo_answer, needs_schema_work
 from igris_core.local_gateway.backends.forward import Forwarder
 from igris_core.local_gateway.backends.script import exhausted_error, scripted_answer
 from igris_core.local_gateway.body import read_json_object
@@ -40,10 +41,17 @@ from igris_core.local_gateway.state import GatewayState
 from igris_core.local_gateway.stream_shapes import apply_stream_shape
 from igris_core.local_gateway.text import count_words
 
-__all__ = ["Handlers"]
+__all__ = ["MAX_EMBEDDING_INPUTS", "MAX_EMBEDDING_VALUES", "Handlers"]
 
-# Embedding this much text at once would hold up the event loop: do it in a worker thread.
-_EMBED_IN_THREAD_CHARS = 20_000
+# Embedding this much at once would hold up the event loop: do it in a worker thread.
+_EMBED_IN_THREAD_WORK = 20_000
+# Caps of one embeddings call (a 400 beyond): inputs, and inputs x dimensions (about 20 MB of JSON).
+MAX_EMBEDDING_INPUTS = 2048
+MAX_EMBEDDING_VALUES = 1 << 20
+# Worker threads for CPU-heavy answers (schema instances, large embeddings). One: a burst of
+# heavy calls queues behind it, and the event loop only ever shares the GIL with one busy thread.
+_HEAVY_WORKERS = 1
+_SHUTDOWN_POLL = 0.05  # how often a sleeping call checks whether the gateway is stopping
 
 
 def _json(payload: Any, *, malformed: bool) -> Response:
@@ -60,12 +68,22 @@ def _sse(stream: AsyncIterator[bytes]) -> StreamingResponse:
     )
 
 
+_T = TypeVar("_T")
+
+
 class Handlers:
     """The endpoints of one gateway app."""
 
     def __init__(self, state: GatewayState, forwarder: Forwarder) -> None:
         self.state = state
         self.forwarder = forwarder
+        self._heavy: anyio.CapacityLimiter | None = None
+
+    async def _off_loop(self, work: Callable[[], _T]) -> _T:
+        """Run CPU-heavy ``work`` in a worker thread, at most a few at a time."""
+        if self._heavy is None:  # made on the server's event loop, on first use
+            self._heavy = anyio.CapacityLimiter(_HEAVY_WORKERS)
+        return await anyio.to_thread.run_sync(work, limiter=self._heavy)
 
     async def providers(self, request: Request) -> Response:
         """``GET /llm/providers``: the built-in provider registry."""
@@ -75,7 +93,12 @@ class Handlers:
     def _connection(self, ctx: RequestContext) -> ConnectionConfig:
         connection = self.state.connection(ctx.slug)
         if connection is None:
-            raise GatewayError(404, f"unknown connection {ctx.slug!r}", code="unknown_connection")
+            known = ", ".join(self.state.connection_slugs()) or "none"
+            raise GatewayError(
+                404,
+                f"unknown connection {ctx.slug!r}; this gateway serves: {known}",
+                code="unknown_connection",
+            )
         suffix = ROUTE_SUFFIXES[ctx.route]
         if not provider_info(connection.provider).supports(suffix):
             raise GatewayError(
@@ -95,6 +118,14 @@ class Handlers:
             ctx.user = user  # the body's user stands in when no X-Igris-User header was sent
         return raw, body
 
+    async def _sleep(self, seconds: float) -> None:
+        """An injected latency, cut short (503) when the gateway is asked to stop."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.state.closing.is_set():
+                raise GatewayError(503, "the local gateway is shutting down", code="shutting_down")
+            await asyncio.sleep(min(left, _SHUTDOWN_POLL))
+
     async def _admit(self, ctx: RequestContext, text: str) -> FaultPlan:
         facts = ctx.facts(text)
         check_deny_rules(self.state.deny_rules(), facts)
@@ -102,14 +133,14 @@ class Handlers:
         assert ctx.slug is not None  # a connection route always names one
         plan = self.state.plan_faults(ctx.slug, ctx.route, ctx.stream)
         if plan.latency > 0:
-            await asyncio.sleep(plan.latency)
+            await self._sleep(plan.latency)
         if plan.error is not None:
             raise plan.error
         if plan.stream.error is not None:
             ctx.error_type = plan.stream.error.type
         return plan
 
-    def _answer(
+    async def _answer(
         self, connection: ConnectionConfig, conversation: Conversation
     ) -> ChatAnswer | None:
         """The scripted reply if one is queued, else the backend's answer (``None``: forward)."""
@@ -120,6 +151,8 @@ class Handlers:
             return None
         if connection.backend == "script":
             raise exhausted_error(connection.slug)
+        if needs_schema_work(conversation):
+            return await self._off_loop(lambda: echo_answer(conversation))
         return echo_answer(conversation)
 
     # --- routes ----------------------------------------------------------------------------------
@@ -130,7 +163,7 @@ class Handlers:
         raw, body = await self._body(request, ctx)
         conversation = parse_chat_request(body)
         plan = await self._admit(ctx, conversation.all_text())
-        answer = self._answer(connection, conversation)
+        answer = await self._answer(connection, conversation)
         if answer is None:
             return await self.forwarder.forward(
                 connection=connection,
@@ -167,7 +200,7 @@ class Handlers:
             ctx.user = messages_request_user(body)
         conversation = parse_messages_request(body)
         plan = await self._admit(ctx, conversation.all_text())
-        answer = self._answer(connection, conversation)
+        answer = await self._answer(connection, conversation)
         if answer is None:
             return await self.forwarder.forward(
                 connection=connection,
@@ -199,7 +232,7 @@ class Handlers:
         ctx = context_of(request)
         connection = self._connection(ctx)
         raw, body = await self._body(request, ctx)
-        parsed, texts = embedding_inputs(body)
+        parsed, texts = embedding_inputs(body, MAX_EMBEDDING_INPUTS)
         plan = await self._admit(ctx, "\n".join(texts))
         if connection.backend == "forward":
             return await self.forwarder.forward(
@@ -212,28 +245,35 @@ class Handlers:
                 conversation=None,
             )
         dimensions = parsed.dimensions or connection.embedding_dimensions
-
-        def vectors() -> list[list[float]]:
-            return [embed(text, dimensions) for text in texts]
-
-        if sum(len(t) for t in texts) > _EMBED_IN_THREAD_CHARS:
-            embedded = await anyio.to_thread.run_sync(vectors)
-        else:
-            embedded = vectors()
-        as_base64 = parsed.encoding_format == "base64"
+        if len(texts) * dimensions > MAX_EMBEDDING_VALUES:
+            raise GatewayError(
+                400,
+                f"{len(texts)} inputs x {dimensions} dimensions is above the local gateway's "
+                f"limit of {MAX_EMBEDDING_VALUES} values per call: send fewer inputs per call",
+                code="too_many_values",
+            )
         tokens = sum(count_words(t) for t in texts)
         ctx.usage = {"prompt_tokens": tokens, "completion_tokens": 0, "total_tokens": tokens}
-        payload = {
-            "object": "list",
-            "data": [
-                {
-                    "object": "embedding",
-                    "index": i,
-                    "embedding": encode_base64(v) if as_base64 else v,
-                }
-                for i, v in enumerate(embedded)
-            ],
-            "model": parsed.model,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }
-        return _json(payload, malformed=plan.malformed_json)
+
+        def render() -> Response:
+            vectors = [embed(text, dimensions) for text in texts]
+            as_base64 = parsed.encoding_format == "base64"
+            payload = {
+                "object": "list",
+                "data": [
+                    {
+                        "object": "embedding",
+                        "index": i,
+                        "embedding": encode_base64(v) if as_base64 else v,
+                    }
+                    for i, v in enumerate(vectors)
+                ],
+                "model": parsed.model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+            return _json(payload, malformed=plan.malformed_json)
+
+        work = sum(len(t) for t in texts) + len(texts) * dimensions
+        if work > _EMBED_IN_THREAD_WORK:
+            return await self._off_loop(render)
+        return render()

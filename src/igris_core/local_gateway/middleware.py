@@ -17,6 +17,8 @@ from igris_core import protocol
 from igris_core.local_gateway.auth import presented_keys
 from igris_core.local_gateway.context import CONTEXT_SCOPE_KEY, RequestContext, new_context
 from igris_core.local_gateway.errors import GatewayError, StreamAbort
+from igris_core.local_gateway.request_log import log_entry
+from igris_core.local_gateway.routes import is_audit_page
 from igris_core.local_gateway.state import GatewayState
 
 __all__ = ["GatewayMiddleware"]
@@ -25,6 +27,16 @@ logger = logging.getLogger("igris_core.local_gateway")
 
 _REQUEST_ID = protocol.REQUEST_ID_HEADER.lower().encode("latin-1")
 _CONTENT_LENGTH = b"content-length"
+
+_MISSING_KEY = (
+    f"missing API key: send '{protocol.AUTHORIZATION_HEADER}: Bearer <key>' or "
+    f"'{protocol.API_KEY_HEADER}: <key>' (the gateway prints {protocol.ENV_API_KEY} when it starts)"
+)
+_UNKNOWN_KEY = (
+    "unknown API key: this gateway does not accept it; if it was restarted, it may have "
+    f"generated another key (see the {protocol.ENV_API_KEY} it printed, or fix the key with "
+    "--api-key or the config's [keys])"
+)
 
 
 class GatewayMiddleware:
@@ -37,20 +49,19 @@ class GatewayMiddleware:
     def _record(self, ctx: RequestContext) -> None:
         if ctx.audited and not ctx.recorded:
             ctx.recorded = True
-            self.state.audit.append(ctx.entry(), ctx.ticket)
+            entry = ctx.entry()
+            self.state.audit.append(entry, ctx.ticket)
+            log_entry(entry)
 
     def _precheck(self, scope: Scope, ctx: RequestContext) -> GatewayError | None:
         headers = scope.get("headers", [])
-        for key in presented_keys(headers):
+        keys = presented_keys(headers)
+        for key in keys:
             ctx.key_id = self.state.key_id(key)
             if ctx.key_id is not None:
                 break
         if ctx.key_id is None:
-            return GatewayError(
-                401,
-                "missing or unknown API key: send 'Authorization: Bearer <key>' or 'x-api-key'",
-                code="invalid_api_key",
-            )
+            return GatewayError(401, _UNKNOWN_KEY if keys else _MISSING_KEY, code="invalid_api_key")
         for name, value in headers:
             if name == _CONTENT_LENGTH:
                 try:
@@ -83,6 +94,9 @@ class GatewayMiddleware:
                 self._record(ctx)
             await send(message)
 
+        if is_audit_page(ctx.path):  # signs its callers in itself, and is not audited
+            await self.app(scope, receive, send_wrapper)
+            return
         try:
             error = self._precheck(scope, ctx)
             if error is not None:

@@ -10,7 +10,14 @@ from starlette.routing import compile_path
 from igris_core import protocol
 from igris_core.local_gateway.audit import RouteName
 
-__all__ = ["ROUTE_SUFFIXES", "ROUTE_TEMPLATES", "classify_path", "is_audited"]
+__all__ = [
+    "ROUTE_SHAPES",
+    "ROUTE_SUFFIXES",
+    "ROUTE_TEMPLATES",
+    "classify_path",
+    "is_audit_page",
+    "is_audited",
+]
 
 _SLUG: Final = "{slug}"
 
@@ -26,6 +33,15 @@ ROUTE_SUFFIXES: Final[dict[RouteName, str]] = {
     "embeddings": protocol.EMBEDDINGS_SUFFIX,
     "messages": protocol.MESSAGES_SUFFIX,
 }
+
+# The routes as a newcomer should read them (named in the 404 of an unknown path).
+ROUTE_SHAPES: Final[tuple[str, ...]] = (
+    f"GET {protocol.PROVIDERS_PATH}",
+    *(
+        f"POST {ROUTE_TEMPLATES[name].replace(_SLUG, '<slug>')}"
+        for name in ("chat", "embeddings", "messages")
+    ),
+)
 
 _MATCHERS: list[tuple[RouteName, re.Pattern[str]]] = [
     (name, compile_path(template)[0]) for name, template in ROUTE_TEMPLATES.items()
@@ -50,3 +66,9 @@ def classify_path(path: str) -> tuple[RouteName, str | None]:
 def is_audited(path: str) -> bool:
     """Calls under ``/llm`` get an audit entry, whatever their outcome."""
     return path == _LLM_ROOT or path.startswith(_LLM_ROOT + "/")
+
+
+def is_audit_page(path: str) -> bool:
+    """The gateway's own audit page (signed in with a cookie, not the API key headers)."""
+    page = protocol.LOCAL_AUDIT_PAGE_PATH
+    return path in ("/", page) or path.startswith(page + "/")

@@ -11,24 +11,53 @@ and ``number`` (``minimum`` / ``maximum``, both ``exclusive*`` styles, ``multipl
 
 Strings are derived from the request: the first words of the user's text, or the property name
 when there is no text. The same schema and text always give the same value.
+
+The work is bounded (:data:`LIMITS`): a schema asking for a longer string, a longer array, more
+properties, or more values or characters in all than the limits raises
+:class:`SchemaInstanceError` naming the limit, before anything large is built. A ``pattern`` is
+only ever tried on short strings, so a catastrophic regex cannot run for long.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import re
 import sys
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["schema_instance"]
+__all__ = ["LIMITS", "SchemaInstanceError", "SchemaLimits", "schema_instance"]
+
+
+@dataclass(frozen=True)
+class SchemaLimits:
+    """The most a generated instance may hold (documented in the README)."""
+
+    max_string_length: int = 100_000  # characters of one string (minLength above: refused)
+    max_items: int = 10_000  # items of one array (minItems above: refused)
+    max_properties: int = 10_000  # properties of one object (minProperties above: refused)
+    max_values: int = 20_000  # values in the whole instance
+    max_chars: int = 1_000_000  # characters of all strings of the instance
+    max_pattern_length: int = 1_000  # characters of a ``pattern``
+    max_probe_length: int = 24  # longest string a ``pattern`` is tried on
+
+
+LIMITS = SchemaLimits()
+
+
+class SchemaInstanceError(ValueError):
+    """The schema asks for more than :data:`LIMITS` allow, or for numbers that cannot exist."""
+
 
 _MAX_WORDS = 12
 _FULL_DEPTH = 8  # past this depth only required properties and minItems items are built
 _MAX_DEPTH = 32  # hard stop for pathological recursive schemas
+_MAX_STEPS = 1_000  # steps when searching a multiple of multipleOf inside the bounds
 
 _FORMATS: dict[str, str] = {
     "date": "2024-01-01",
@@ -50,14 +79,44 @@ _PATTERN_CANDIDATES = ("a", "A", "0", "1", "abc", "ABC", "a1", "value", "x-1", "
 
 
 def schema_instance(schema: Any, *, text: str = "", name: str = "value") -> Any:
-    """A value valid against ``schema``, with strings drawn from ``text`` (else from ``name``)."""
-    return _Builder(schema, text).build(schema, name, 0, 0)
+    """A value valid against ``schema``, with strings drawn from ``text`` (else from ``name``).
+
+    Raises :class:`SchemaInstanceError` when the value would exceed :data:`LIMITS`.
+    """
+    try:
+        return _Builder(schema, text).build(schema, name, 0, 0)
+    except (OverflowError, ArithmeticError) as exc:
+        raise SchemaInstanceError(f"cannot build a number for this schema: {exc}") from None
+
+
+def _check_count(keyword: str, value: object, limit: int, unit: str) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+        raise SchemaInstanceError(
+            f"{keyword} {value} is above the local gateway's limit of {limit} {unit}"
+        )
 
 
 class _Builder:
     def __init__(self, root: Any, text: str) -> None:
         self.root = root
         self.words = " ".join(text.split()[:_MAX_WORDS])
+        self.values = 0
+        self.chars = 0
+
+    def count(self, chars: int = 0) -> None:
+        """Account for one more value (and its characters) against the limits."""
+        self.values += 1
+        self.chars += chars
+        if self.values > LIMITS.max_values:
+            raise SchemaInstanceError(
+                f"the schema asks for more than the local gateway's limit of {LIMITS.max_values} "
+                "values in one answer"
+            )
+        if self.chars > LIMITS.max_chars:
+            raise SchemaInstanceError(
+                f"the schema asks for more than the local gateway's limit of {LIMITS.max_chars} "
+                "characters in one answer"
+            )
 
     # --- schema plumbing --------------------------------------------------------------------
     def resolve(self, ref: str) -> Any:
@@ -98,12 +157,15 @@ class _Builder:
         if schema is True or schema is None or depth > _MAX_DEPTH:
             return self.string({}, name, variant)
         if schema is False or not isinstance(schema, Mapping):
+            self.count()
             return None
         schema = self.flatten(schema, depth)
         if "const" in schema:
+            self.count()
             return schema["const"]
         enum = schema.get("enum")
         if isinstance(enum, list) and enum:
+            self.count()
             return enum[variant % len(enum)]
         for key in ("anyOf", "oneOf"):
             branches = schema.get(key)
@@ -117,6 +179,8 @@ class _Builder:
             return self.object(schema, name, depth, variant)
         if kind == "array":
             return self.array(schema, name, depth, variant)
+        if kind in ("integer", "number", "boolean", "null"):
+            self.count()
         if kind == "integer":
             return _number(schema, integer=True, variant=variant)
         if kind == "number":
@@ -129,6 +193,10 @@ class _Builder:
 
     # --- kinds --------------------------------------------------------------------------------
     def object(self, schema: Mapping[str, Any], name: str, depth: int, variant: int) -> Any:
+        self.count()
+        _check_count(
+            "minProperties", schema.get("minProperties"), LIMITS.max_properties, "properties"
+        )
         props = schema.get("properties")
         props = props if isinstance(props, Mapping) else {}
         required = [r for r in schema.get("required", []) if isinstance(r, str)]
@@ -157,6 +225,8 @@ class _Builder:
         return result
 
     def array(self, schema: Mapping[str, Any], name: str, depth: int, variant: int) -> Any:
+        self.count()
+        _check_count("minItems", schema.get("minItems"), LIMITS.max_items, "items")
         prefix = schema.get("prefixItems")
         items = schema.get("items", True)
         if isinstance(items, list):  # draft 4-7 tuple form
@@ -183,6 +253,11 @@ class _Builder:
         return values
 
     def string(self, schema: Mapping[str, Any], name: str, variant: int) -> str:
+        value = self._string(schema, name, variant)
+        self.count(len(value))
+        return value
+
+    def _string(self, schema: Mapping[str, Any], name: str, variant: int) -> str:
         fmt = schema.get("format")
         if isinstance(fmt, str) and fmt in _FORMATS:
             value = _FORMATS[fmt]
@@ -196,6 +271,7 @@ class _Builder:
         if isinstance(pattern, str):
             base = _fit_pattern(pattern, base, name)
         min_len = schema.get("minLength")
+        _check_count("minLength", min_len, LIMITS.max_string_length, "characters per string")
         max_len = schema.get("maxLength")
         if isinstance(min_len, int) and len(base) < min_len:
             base = base + "x" * (min_len - len(base))
@@ -274,7 +350,10 @@ def _bound(schema: Mapping[str, Any], plain: str, exclusive: str) -> tuple[float
 def _num(value: object) -> float | None:
     """``value`` as a float when it is a JSON number (booleans are not)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise SchemaInstanceError(f"invalid number {value!r} in the schema")
+        return number
     return None
 
 
@@ -323,8 +402,13 @@ def _to_multiple(
 
     k = math.ceil(value / step)
     if low is not None:
-        while at(k) < low or (low_excl and at(k) <= low):
+        k = max(k, math.floor(low / step))
+        for _ in range(_MAX_STEPS):
+            if not (at(k) < low or (low_excl and at(k) <= low)):
+                break
             k += 1
+        else:
+            raise SchemaInstanceError(f"no multiple of {step!r} found above {low!r}")
     if high is not None and (at(k) > high or (high_excl and at(k) >= high)):
         k = math.floor(high / step)
         if high_excl and at(k) >= high:
@@ -336,21 +420,68 @@ def _to_multiple(
 def _fit_pattern(pattern: str, base: str, name: str) -> str:
     """Keep ``base`` when it matches ``pattern`` (JSON Schema patterns are unanchored searches);
     else build the shortest string the regex's own parse tree describes; else try a few plain
-    candidates. Back-references and lookarounds are not solved."""
+    candidates. Back-references and lookarounds are not solved.
+
+    A hostile pattern (``^(a+)+$``) backtracks exponentially on a string it almost matches, and
+    the regex engine holds the GIL while it does: so a pattern is only tried on short strings,
+    and the caller's text only when the pattern has no nested repetition."""
+    if len(pattern) > LIMITS.max_pattern_length:
+        raise SchemaInstanceError(
+            f"pattern of {len(pattern)} characters is above the local gateway's limit of "
+            f"{LIMITS.max_pattern_length}"
+        )
+    compiled, safe, built = _pattern_plan(pattern)
+    if compiled is None:
+        return base
+    if safe and len(base) <= LIMITS.max_probe_length and compiled.search(base):
+        return base
+    for candidate in (built, name, *_PATTERN_CANDIDATES):
+        if (
+            candidate is not None
+            and len(candidate) <= LIMITS.max_probe_length
+            and compiled.search(candidate)
+        ):
+            return candidate
+    if built is not None and safe:
+        return built  # longer than a probe, but built to match a pattern that cannot blow up
+    return base
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern_plan(pattern: str) -> tuple[re.Pattern[str] | None, bool, str | None]:
+    """The compiled pattern, whether it is safe to try on the caller's text, and the shortest
+    string its parse tree describes (``None`` when that cannot be worked out)."""
     try:
         compiled = re.compile(pattern)
-    except re.error:
-        return base
-    if compiled.search(base):
-        return base
+        parsed = _REGEX_PARSER.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None, False, None
     try:
-        built = _from_regex(_REGEX_PARSER.parse(pattern))
+        built: str | None = _from_regex(parsed)
+    except SchemaInstanceError:
+        raise
     except Exception:
         built = None
-    for candidate in (built, name, *_PATTERN_CANDIDATES):
-        if candidate is not None and compiled.search(candidate):
-            return candidate
-    return base
+    return compiled, not _nested_repeat(parsed, inside=False), built
+
+
+def _nested_repeat(parsed: Any, *, inside: bool) -> bool:
+    """Whether a repetition contains another one (or an alternation): the shape of regexes
+    whose backtracking is exponential."""
+    for code, value in parsed:
+        kind = _op(code)
+        if kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if inside or _nested_repeat(value[2], inside=True):
+                return True
+        elif kind in ("SUBPATTERN", "ATOMIC_GROUP"):
+            if _nested_repeat(value[-1], inside=inside):
+                return True
+        elif kind == "BRANCH":
+            if inside or any(_nested_repeat(b, inside=inside) for b in value[1]):
+                return True
+        elif kind in ("ASSERT", "ASSERT_NOT") and _nested_repeat(value[1], inside=inside):
+            return True
+    return False
 
 
 # The standard library's regex parser (public as sre_parse up to 3.10, re._parser since 3.11).
@@ -422,6 +553,7 @@ def _from_regex(parsed: Any) -> str:
             out.append(_CATEGORY_CHARS[_op(value)])
         elif kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             low, _, sub = value
+            _check_count("a pattern's repeat count", low, LIMITS.max_string_length, "characters")
             out.append(_from_regex(sub) * low)
         elif kind in ("SUBPATTERN", "ATOMIC_GROUP"):
             out.append(_from_regex(value[-1]))

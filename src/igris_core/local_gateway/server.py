@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import anyio.to_thread
@@ -17,7 +17,7 @@ import uvicorn
 
 from igris_core import protocol
 from igris_core.local_gateway.app import create_app
-from igris_core.local_gateway.audit import AuditEntry
+from igris_core.local_gateway.audit import AuditEntry, AuditStats
 from igris_core.local_gateway.config import (
     DEFAULT_EMBEDDING_DIMENSIONS,
     BackendName,
@@ -77,6 +77,18 @@ def url_for(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+class _GatewayServer(uvicorn.Server):
+    """uvicorn's server, telling the gateway's calls that it is stopping (Ctrl-C included)."""
+
+    def __init__(self, config: uvicorn.Config, state: GatewayState) -> None:
+        super().__init__(config)
+        self.state = state
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.state.closing.set()
+        super().handle_exit(sig, frame)
+
+
 def build_server(
     state: GatewayState, *, log_level: str = "warning", embedded: bool = True
 ) -> uvicorn.Server:
@@ -93,7 +105,7 @@ def build_server(
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
         **options,
     )
-    return uvicorn.Server(config)
+    return _GatewayServer(config, state)
 
 
 class LocalGateway:
@@ -129,6 +141,7 @@ class LocalGateway:
             if self._thread is not None:
                 return
             sock = bind_socket(self._host, self._port)
+            self._state.closing.clear()
             server = build_server(self._state)
             thread = threading.Thread(
                 target=server.run,
@@ -152,6 +165,7 @@ class LocalGateway:
             server, thread = self._server, self._thread
             if server is None or thread is None:
                 return
+            self._state.closing.set()
             server.should_exit = True
             thread.join(_STOP_TIMEOUT)
             if thread.is_alive():  # a client holds a stream open: stop waiting for it
@@ -220,6 +234,12 @@ class LocalGateway:
     def audit(self) -> list[AuditEntry]:
         """A snapshot of the audit trail, oldest first."""
         return self._state.audit.snapshot()
+
+    @property
+    def audit_stats(self) -> AuditStats:
+        """Entries dropped from the audit ring buffer and unauthenticated calls, since the last
+        :meth:`reset`."""
+        return self._state.audit.stats
 
     # --- what callers change --------------------------------------------------------------------
     def reset(self) -> None:

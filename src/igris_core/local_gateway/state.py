@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from igris_core.local_gateway.audit import AuditLog
+from igris_core.local_gateway.auth import match_key
 from igris_core.local_gateway.config import ConnectionConfig, DenyRule, GatewayConfig, RateLimitRule
 from igris_core.local_gateway.faults import Fault, FaultPlan, FaultState, plan_faults
 from igris_core.local_gateway.ratelimit import RateLimiter
@@ -36,7 +37,9 @@ class GatewayState:
         self.config = config
         # A generated key is made once, so it survives reset() and restarts.
         self._initial_keys = dict(config.keys) or {"default": generate_key()}
-        self.audit = AuditLog()
+        self.audit = AuditLog(config.audit_max_entries)
+        # Set when the server is asked to stop: calls sleeping on an injected latency end now.
+        self.closing = threading.Event()
         self.limiter = RateLimiter()
         self._lock = threading.RLock()
         self._load()
@@ -46,7 +49,7 @@ class GatewayState:
         self._connections = {c.slug: c for c in self.config.connections}
         self._deny: list[DenyRule] = list(self.config.deny)
         self._rate_limits: list[RateLimitRule] = list(self.config.rate_limits)
-        self._scripts: dict[str, deque[ScriptedReply]] = {}
+        self._scripts = {c.slug: deque(c.script) for c in self.config.connections if c.script}
         self._faults: dict[str, list[FaultState]] = {}
 
     def reset(self) -> None:
@@ -69,9 +72,10 @@ class GatewayState:
 
     # --- keys -----------------------------------------------------------------------------------
     def key_id(self, key: str) -> str | None:
-        """The id of a valid key, ``None`` for an unknown one."""
+        """The id of a valid key, ``None`` for an unknown one (compared in constant time)."""
         with self._lock:
-            return self._keys.get(key)
+            keys = dict(self._keys)
+        return match_key(key, keys)
 
     def add_key(self, key: str | None, key_id: str | None) -> str:
         """Accept one more key; returns it (generated when ``key`` is ``None``)."""
@@ -92,10 +96,17 @@ class GatewayState:
         with self._lock:
             return self._connections.get(slug) if slug is not None else None
 
+    def connection_slugs(self) -> list[str]:
+        """The slugs of the connections served, sorted."""
+        with self._lock:
+            return sorted(self._connections)
+
     def add_connection(self, connection: ConnectionConfig) -> None:
         """Add a connection (replacing one with the same slug)."""
         with self._lock:
             self._connections[connection.slug] = connection
+            if connection.script:
+                self._scripts[connection.slug] = deque(connection.script)
 
     def _require(self, slug: str) -> None:
         if slug not in self._connections:
@@ -131,10 +142,15 @@ class GatewayState:
             self._scripts.setdefault(slug, deque()).extend(replies)
 
     def next_scripted(self, slug: str) -> ScriptedReply | None:
-        """Pop the connection's next scripted reply, if any."""
+        """Pop the connection's next scripted reply, if any (a looping script starts over)."""
         with self._lock:
             queue = self._scripts.get(slug)
-            return queue.popleft() if queue else None
+            if not queue:
+                connection = self._connections.get(slug)
+                if connection is None or not connection.script_loop:
+                    return None
+                queue = self._scripts[slug] = deque(connection.script)
+            return queue.popleft()
 
     # --- faults ---------------------------------------------------------------------------------
     def inject_fault(self, slug: str, fault: Fault) -> None:

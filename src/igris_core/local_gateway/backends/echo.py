@@ -11,13 +11,15 @@ offered but not forced, the answer is text: the backend does not guess when a mo
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from igris_core.local_gateway.answer import ChatAnswer, ChoiceOut, ToolCallOut, Usage
 from igris_core.local_gateway.conversation import Conversation
-from igris_core.local_gateway.schema_instance import schema_instance
+from igris_core.local_gateway.errors import GatewayError
+from igris_core.local_gateway.schema_instance import SchemaInstanceError, schema_instance
 from igris_core.local_gateway.text import count_words, cut_at_stop, hex_digest, word_pieces
 
-__all__ = ["completion_tokens", "echo_answer", "tool_call_id", "usage_for"]
+__all__ = ["completion_tokens", "echo_answer", "needs_schema_work", "tool_call_id", "usage_for"]
 
 
 def tool_call_id(conversation: Conversation, name: str, arguments: str, position: int) -> str:
@@ -45,11 +47,24 @@ def _text_choice(conversation: Conversation, text: str) -> ChoiceOut:
     return ChoiceOut(kept, finish_reason="stop", stop_sequence=matched)
 
 
+def _instance_json(schema: Any, text: str, name: str, where: str) -> str:
+    try:
+        return json.dumps(schema_instance(schema, text=text, name=name), ensure_ascii=False)
+    except SchemaInstanceError as exc:
+        raise GatewayError(400, f"{where}: {exc}", code="schema_too_large") from None
+
+
+def needs_schema_work(conversation: Conversation) -> bool:
+    """Whether the echo answer is built from a JSON schema (work that may take a while)."""
+    fmt = conversation.response_format
+    return conversation.forced_tool is not None or (fmt is not None and fmt.kind == "json_schema")
+
+
 def _forced_call(conversation: Conversation, name: str) -> ChoiceOut:
     tool = conversation.tool(name)
     schema = tool.parameters if tool is not None else {"type": "object"}
-    arguments = json.dumps(
-        schema_instance(schema, text=conversation.last_user_text(), name=name), ensure_ascii=False
+    arguments = _instance_json(
+        schema, conversation.last_user_text(), name, f"tool {name!r} parameters"
     )
     call = ToolCallOut(tool_call_id(conversation, name, arguments, 0), name, arguments)
     return ChoiceOut(None, (call,), finish_reason="tool_calls")
@@ -63,7 +78,7 @@ def echo_answer(conversation: Conversation) -> ChatAnswer:
         text = conversation.last_user_text()
         fmt = conversation.response_format
         if fmt is not None and fmt.kind == "json_schema":
-            text = json.dumps(schema_instance(fmt.schema, text=text), ensure_ascii=False)
+            text = _instance_json(fmt.schema, text, "value", "response_format schema")
         elif fmt is not None:
             text = json.dumps({"answer": text}, ensure_ascii=False)
         choice = _text_choice(conversation, text)
