@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import time
 import traceback
 import warnings
 from types import FrameType
@@ -60,7 +61,9 @@ def main() -> int:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     for block in job["blocks"]:
         print(f"--- {block['label']}", flush=True)
+        started = time.perf_counter()
         failure = run_block(namespace, job["file"], block)
+        print(f"--- ran {time.perf_counter() - started:.1f} s", flush=True)
         if failure is not None:
             print(f"FAILED: {block['label']}\n{failure}", file=sys.stderr)
             return 1
