@@ -101,6 +101,7 @@ def _uv() -> str:
     return found
 
 
+@pytest.mark.timeout(900)
 def test_the_built_wheel_installs_and_runs_without_the_checkout(tmp_path: Path) -> None:
     uv = _uv()
     build = [uv, "build", "--wheel", "--offline", "--out-dir", str(tmp_path / "dist"), str(ROOT)]

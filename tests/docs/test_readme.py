@@ -78,7 +78,16 @@ def _env(gw: LocalGateway) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("section", list(PYTHON_SECTIONS))
+def _section_limit(section: str) -> float:
+    """Seconds for a whole section: its blocks' limits and the interpreter's start."""
+    return sum(_timeout(b) for b in PYTHON_SECTIONS[section]) + 30
+
+
+@pytest.mark.parametrize(
+    "section",
+    # pytest-timeout's project-wide limit would cut a long section short: give each its own.
+    [pytest.param(s, marks=pytest.mark.timeout(_section_limit(s) + 30)) for s in PYTHON_SECTIONS],
+)
 def test_the_python_blocks_of_a_section_run(
     section: str, gateway: LocalGateway, tmp_path: Path
 ) -> None:
@@ -100,7 +109,7 @@ def test_the_python_blocks_of_a_section_run(
         input=json.dumps(job),
         capture_output=True,
         text=True,
-        timeout=sum(_timeout(b) for b in to_run) + 30,
+        timeout=_section_limit(section),
         check=False,
         cwd=tmp_path,  # a block that writes a file writes it here, not into the checkout
         env=_env(gateway),
