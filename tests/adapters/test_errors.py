@@ -219,3 +219,41 @@ def test_an_igris_error_is_returned_as_it_is() -> None:
 def test_anything_else_is_refused_with_the_expected_form(value: Any) -> None:
     with pytest.raises(IgrisInputTypeError, match=r"expected .*openai.*anthropic"):
         to_igris_error(value)
+
+
+def _openai_stream(client: Any) -> None:
+    list(chat(client, stream=True))
+
+
+def _anthropic_stream(client: Any) -> None:
+    with client.messages.stream(
+        model="claude-3-5-sonnet-20241022",
+        max_tokens=64,
+        messages=[{"role": "user", "content": "Hi there, how are you"}],
+    ) as stream:
+        stream.get_final_text()
+
+
+@pytest.mark.parametrize(
+    ("make", "consume"), [(_openai, _openai_stream), (_anthropic, _anthropic_stream)]
+)
+def test_a_denial_before_the_stream_becomes_igris_policy_denied_error(
+    gw: LocalGateway, gw_igris: Igris, make: Any, consume: Any
+) -> None:
+    gw.deny("no-greetings", pattern="(?i)hi")
+    err = to_igris_error(_sdk_error(lambda: consume(make(gw_igris))))
+    assert type(err) is IgrisPolicyDeniedError
+    assert err.request_id == gw.audit[-1].request_id
+
+
+@pytest.mark.parametrize(
+    ("make", "consume"), [(_openai, _openai_stream), (_anthropic, _anthropic_stream)]
+)
+def test_an_error_event_in_a_stream_becomes_the_typed_error(
+    gw: LocalGateway, gw_igris: Igris, make: Any, consume: Any
+) -> None:
+    for slug in (OPENAI_SLUG, ANTHROPIC_SLUG):
+        gw.inject_fault(slug, Fault(status=429, error_event_after=1))
+    err = to_igris_error(_sdk_error(lambda: consume(make(gw_igris))))
+    assert type(err) is IgrisRateLimitError
+    assert (err.status_code, err.type, err.code) == (429, "rate_limit_error", "fault_injected")

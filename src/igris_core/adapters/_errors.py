@@ -11,6 +11,7 @@ classes are looked up in ``sys.modules``.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from igris_core.errors import (
     IgrisInputTypeError,
     IgrisTimeoutError,
 )
+from igris_core.streaming import _error_event as error_event  # the Igris streams' mapping
 
 __all__ = ["to_igris_error"]
 
@@ -94,6 +96,8 @@ def to_igris_error(exc: object) -> IgrisError:
       :class:`~igris_core.IgrisConnectionError`, naming the method and URL tried;
     - ``APIResponseValidationError`` (a 2xx answer of the wrong shape):
       :class:`~igris_core.IgrisDecodeError`;
+    - an ``error`` event in a stream (``openai.APIError``, or an ``anthropic.APIStatusError`` of a
+      200 answer): the class for the status the event names, as the Igris client's streams do;
     - an :class:`~igris_core.IgrisError` (an adapted client raises one for a bad identity value
       before sending): returned as it is.
 
@@ -123,7 +127,20 @@ def to_igris_error(exc: object) -> IgrisError:
 
 
 def _status_error(exc: Any) -> IgrisError:
+    if exc.response.status_code < 400:  # anthropic: an error event in a 200 stream
+        return _event_error(exc)
     return error_from_response(_as_httpx_response(exc.response, _secrets(exc.request)))
+
+
+def _event_error(exc: Any) -> IgrisError:
+    """An ``error`` event in a stream: the SDK keeps the event's JSON as ``body``."""
+    secrets = _secrets(exc.request)
+    body = exc.body
+    payload = body if isinstance(body, dict) and "error" in body else {"error": body}
+    payload = json.loads(_redact(json.dumps(payload, default=str), secrets))
+    response = getattr(exc, "response", None)
+    request_id = response.headers.get(protocol.REQUEST_ID_HEADER) if response is not None else None
+    return error_event(payload, request_id)
 
 
 def _timeout_error(exc: Any) -> IgrisError:
@@ -152,6 +169,7 @@ _BUILDERS: tuple[tuple[str, Callable[[Any], IgrisError]], ...] = (
     ("APITimeoutError", _timeout_error),
     ("APIConnectionError", _connection_error),
     ("APIResponseValidationError", _decode_error),
+    ("APIError", _event_error),  # openai: an error event in a stream
 )
 
 
