@@ -33,8 +33,14 @@ Example::
     client = with_igris(openai.OpenAI(api_key="unused"), Igris(), "openai-prod")
     with igris_context(user="alice@corp.com", trace_id="ticket-981"):
         client.chat.completions.create(model="gpt-4o", messages=[...])
+
+An adapted client raises the SDK's own exceptions; :func:`to_igris_error` turns one into the
+matching :class:`~igris_core.IgrisError` (same status mapping, the gateway's request id, the key
+redacted).
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from igris_core.adapters._errors import to_igris_error
+
+__all__ = ["to_igris_error"]

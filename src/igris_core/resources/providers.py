@@ -20,12 +20,13 @@ class LlmProviders:
         self._client = client
 
     def list(self) -> list[LlmProviderInfo]:
-        """Every registered provider: slug, name, base URL, auth style, endpoints.
+        """Every registered provider, as :class:`~igris_core.LlmProviderInfo`: ``slug``,
+        ``name``, ``base_url``, ``auth_style`` and ``supported_endpoints``.
 
         Example::
 
             for p in client.llm_providers.list():
-                print(p.slug, p.name, p.auth_style)
+                print(p.slug, p.name, p.auth_style, p.supported_endpoints)
         """
         client = self._client
         return parse_providers(
