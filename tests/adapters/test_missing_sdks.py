@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from igris_core import IgrisInputTypeError, IgrisPolicyDeniedError
+
 
 @pytest.mark.parametrize(
     ("adapter", "sdk_modules", "extra"),
@@ -38,7 +40,12 @@ def test_the_adapters_package_imports_without_any_sdk(monkeypatch: pytest.Monkey
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.delitem(sys.modules, "igris_core.adapters", raising=False)
     monkeypatch.delitem(sys.modules, "igris_core.adapters._common", raising=False)
+    monkeypatch.delitem(sys.modules, "igris_core.adapters._errors", raising=False)
     package = importlib.import_module("igris_core.adapters")
     importlib.import_module("igris_core.adapters._common")
-    # Only the SDK-agnostic error helper is public at package level; it imports no SDK.
     assert package.__all__ == ["to_igris_error"]
+    # the error helper needs no SDK either: it only recognises the exceptions of loaded ones
+    denied = IgrisPolicyDeniedError("denied", status_code=403)
+    assert package.to_igris_error(denied) is denied
+    with pytest.raises(IgrisInputTypeError):
+        package.to_igris_error(ValueError("not from an SDK"))
