@@ -14,7 +14,7 @@ import ast
 import importlib.metadata
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -82,7 +82,7 @@ GROUPS = {
 
 
 @cache
-def _top_level_owners() -> dict[str, list[str]]:
+def _top_level_owners() -> Mapping[str, list[str]]:
     return importlib.metadata.packages_distributions()
 
 
@@ -142,8 +142,8 @@ def _imports(path: Path) -> Iterator[Import]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     rel = path.relative_to(ROOT).as_posix()
 
-    def walk(node: ast.AST, module_level: bool, guarded: bool) -> Iterator[Import]:
-        for child in ast.iter_child_nodes(node):
+    def walk(nodes: Iterable[ast.AST], module_level: bool, guarded: bool) -> Iterator[Import]:
+        for child in nodes:
             level, guard = module_level, guarded
             deferred = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
             if deferred or (
@@ -154,19 +154,17 @@ def _imports(path: Path) -> Iterator[Import]:
                 _catches_import_error(h) for h in child.handlers
             ):
                 # Only the try body is guarded; handlers and else run unguarded.
-                for stmt in child.body:
-                    yield from walk(ast.Module(body=[stmt], type_ignores=[]), level, True)
-                for part in (*child.handlers, *child.orelse, *child.finalbody):
-                    yield from walk(ast.Module(body=[part], type_ignores=[]), level, guard)
+                yield from walk(child.body, level, True)
+                yield from walk([*child.handlers, *child.orelse, *child.finalbody], level, guard)
                 continue
             if isinstance(child, ast.Import):
                 for alias in child.names:
                     yield Import(rel, child.lineno, alias.name, level, guard)
             elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
                 yield Import(rel, child.lineno, child.module, level, guard)
-            yield from walk(child, level, guard)
+            yield from walk(ast.iter_child_nodes(child), level, guard)
 
-    for found in walk(tree, True, False):
+    for found in walk(ast.iter_child_nodes(tree), True, False):
         top = found.module.split(".")[0]
         if top not in FIRST_PARTY and top not in sys.stdlib_module_names:
             yield found
