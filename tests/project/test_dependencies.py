@@ -27,6 +27,8 @@ else:  # the local-gateway extra brings tomli on 3.10
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 FIRST_PARTY = {"igris_core", "langchain_igris", "llama_index_igris", "tests", "benchmarks"}
+# The standard library of the newest Python (imports of newer modules sit behind version checks).
+STDLIB = sys.stdlib_module_names | {"tomllib"}
 
 # Subpackages and the extras their module-level imports may need, most specific prefix first.
 AREAS: dict[str, tuple[str, ...]] = {
@@ -82,8 +84,14 @@ GROUPS = {
 
 
 @cache
-def _top_level_owners() -> Mapping[str, list[str]]:
-    return importlib.metadata.packages_distributions()
+def _top_level_owners() -> Mapping[str, set[str]]:
+    """Top-level module name -> the distributions installing it (read from their file lists,
+    which works alike on every Python; 3.10's packages_distributions misses some)."""
+    owners: dict[str, set[str]] = {}
+    for name, prefixes in _files_by_distribution().items():
+        for prefix in prefixes:
+            owners.setdefault(prefix.split("/")[0], set()).add(name)
+    return owners
 
 
 @cache
@@ -104,7 +112,7 @@ def distribution_of(module: str) -> frozenset[str]:
     """The distributions that may provide ``module`` (several for a namespace package such as
     ``llama_index``: the one whose files hold the second level wins)."""
     top = module.split(".")[0]
-    candidates = {_normalize(d) for d in _top_level_owners().get(top, [])}
+    candidates = set(_top_level_owners().get(top, set()))
     if len(candidates) > 1 and "." in module:
         second = "/".join(module.split(".")[:2])
         owners = {
@@ -166,7 +174,7 @@ def _imports(path: Path) -> Iterator[Import]:
 
     for found in walk(ast.iter_child_nodes(tree), True, False):
         top = found.module.split(".")[0]
-        if top not in FIRST_PARTY and top not in sys.stdlib_module_names:
+        if top not in FIRST_PARTY and top not in STDLIB:
             yield found
 
 
