@@ -1,5 +1,6 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both build .venv from uv.lock first.
 SHELL := /bin/bash
+comma := ,
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 TOOLS := .tools
@@ -11,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format typecheck unit notebooks bench clean browser
+.PHONY: install demo test lint format typecheck unit notebooks bench clean browser test-matrix test-lowest
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -56,5 +57,32 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "chromium missing and not root: the browser test will be skipped"; fi
 
+# CI beyond the lock (README, "Supported versions"): the suite on the lowest and highest Python
+# the README supports, and once with the lowest direct dependency versions pyproject.toml
+# allows. These runs leave out the extras that build native code (local-model, scale) and the
+# notebooks; `make test` covers them on the locked versions.
+MATRIX_PYTHONS := 3.10 3.13
+MATRIX_EXTRAS := langchain,llama-index,openai,anthropic,google,local-gateway,otel
+MATRIX_PYTEST = -m "not heavy" -n 2 tests
+# The interpreter of a Python version: on PATH, else pyenv's (whose shims only serve the active
+# version).
+python_for = $(or $(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null),$\
+	$(firstword $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python$(1))),python$(1))
+
+test-matrix: $(addprefix test-python-,$(MATRIX_PYTHONS)) test-lowest
+
+test-python-%: $(UV)
+	UV_PROJECT_ENVIRONMENT=.venv-py$* $(UV) sync --frozen --python "$(call python_for,$*)" \
+		$(addprefix --extra ,$(subst $(comma), ,$(MATRIX_EXTRAS)))
+	.venv-py$*/bin/python -m pytest $(MATRIX_PYTEST)
+
+# A fresh resolution, not the lock: every direct dependency (extras and the dev group included)
+# at the lowest version its range allows, on the lowest Python.
+test-lowest: $(UV)
+	$(UV) venv --clear --python "$(call python_for,$(firstword $(MATRIX_PYTHONS)))" .venv-lowest
+	$(UV) pip install --python .venv-lowest/bin/python --resolution lowest-direct \
+		-e ".[$(MATRIX_EXTRAS)]" --group dev
+	.venv-lowest/bin/python -m pytest $(MATRIX_PYTEST)
+
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache .venv-py* .venv-lowest

@@ -1,4 +1,4 @@
-"""Load and leak runs (issue 8, "Load and leaks"): many concurrent calls through one client with
+"""Load and leak runs: many concurrent calls through one client with
 a bounded connection pool, and thousands of streams (some broken off early by the caller)
 without a connection, a file descriptor or memory left behind.
 

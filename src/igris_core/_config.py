@@ -1,5 +1,5 @@
 """Client options: the API key, base URL, timeout, retries and default identity, resolved and
-checked once at construction (PROTOCOL.md, "Base URL and key")."""
+checked once at construction (docs/protocol.md, "Base URL and key")."""
 
 from __future__ import annotations
 

@@ -73,12 +73,14 @@ def secret_of(response: httpx.Response) -> str:
 
 def redact(text: str, response: httpx.Response) -> str:
     """``text`` with the API key of ``response``'s request replaced by ``***``: a server (or a
-    proxy) may echo the key back, and no error message may hold it (PROTOCOL.md, "Errors")."""
+    proxy) may echo the key back, and no error message may hold it (docs/protocol.md,
+    "Errors")."""
     return _redact(text, secret_of(response))
 
 
 def error_from_response(response: httpx.Response, secret: str = "") -> IgrisError:
-    """The typed error for a non-2xx answer (PROTOCOL.md, "Errors"). The body must be read."""
+    """The typed error for a non-2xx answer (docs/protocol.md, "Errors"). The body must be
+    read."""
     status = response.status_code
     text = _redact(response.text, secret)
     parsed: Any = None

@@ -52,7 +52,7 @@ class _ClientBase:
 
     @property
     def max_retries(self) -> int:
-        """How many times a failed request is retried (PROTOCOL.md, "Retries")."""
+        """How many times a failed request is retried (docs/protocol.md, "Retries")."""
         return self._options.max_retries
 
     @property

@@ -1,10 +1,10 @@
 """Who a call is made for: the ``X-Igris-User``, ``X-Igris-Trace-Id`` and
 ``X-Igris-Metadata-*`` headers, their validation, encoding and precedence.
 
-Layers, most specific first (PROTOCOL.md, "Identity headers"): the call's own arguments, the
-framework's per-run configuration, an :func:`igris_context` scope, the client's or model's
-defaults. ``user`` and ``trace_id`` come from the most specific layer that sets them; metadata
-merges key by key (keys compare case-insensitively, as HTTP header names do).
+Layers, most specific first (docs/protocol.md, "Identity headers"): the call's own
+arguments, the framework's per-run configuration, an :func:`igris_context` scope, the client's or
+model's defaults. ``user`` and ``trace_id`` come from the most specific layer that sets them;
+metadata merges key by key (keys compare case-insensitively, as HTTP header names do).
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def identity_headers(identity: Identity, body_user: object = None) -> dict[str, 
     """The ``X-Igris-*`` headers of an identity.
 
     ``body_user`` is the request body's ``user`` field: it becomes ``X-Igris-User`` only when no
-    layer sets a user (PROTOCOL.md).
+    layer sets a user (docs/protocol.md, "Identity headers").
     """
     headers: dict[str, str] = {}
     user = identity.user

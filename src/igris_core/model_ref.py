@@ -1,4 +1,5 @@
-"""Parsing of ``@<connection-slug>/<model>`` model strings (PROTOCOL.md, "Model addressing")."""
+"""Parsing of ``@<connection-slug>/<model>`` model strings (docs/protocol.md, "Model
+addressing")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The Igris wire protocol in one place: routes, header names, limits and status mapping.
 
-Everything the client side and the local gateway must agree on lives here (see PROTOCOL.md), so a
-difference found against the hosted gateway is a one-line change. This module holds data and
-tiny pure helpers only: no I/O.
+Everything the client side and the local gateway must agree on lives here (docs/protocol.md
+describes it), so a difference found against the hosted gateway is a one-line change. This module
+holds data and tiny pure helpers only: no I/O.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ ERROR_TYPE_BY_STATUS: Final[dict[int, str]] = {
 
 
 def error_class_for_status(status: int) -> type[errors.IgrisError]:
-    """The typed error class for an HTTP status (PROTOCOL.md, "Errors")."""
+    """The typed error class for an HTTP status (docs/protocol.md, "Errors")."""
     cls = ERROR_CLASS_BY_STATUS.get(status)
     if cls is not None:
         return cls

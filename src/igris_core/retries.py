@@ -1,4 +1,4 @@
-"""When to retry and how long to wait (PROTOCOL.md, "Retries")."""
+"""When to retry and how long to wait (docs/protocol.md, "Retries")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Streams of server-sent events: :class:`Stream` (sync) and :class:`AsyncStream`.
 
-Rules (PROTOCOL.md, "Streaming"): ``data: [DONE]`` ends a stream; an event whose JSON object has
-an ``error`` member raises the typed error; a connection that ends or breaks before ``[DONE]``
-raises :class:`~igris_core.IgrisStreamError`, never a silently short answer. Breaking out of the
-loop, ``close()`` or leaving the ``with`` block closes the HTTP response.
+Rules (docs/protocol.md, "Streaming"): ``data: [DONE]`` ends a stream; an event whose JSON
+object has an ``error`` member raises the typed error; a connection that ends or breaks before
+``[DONE]`` raises :class:`~igris_core.IgrisStreamError`, never a silently short answer. Breaking
+out of the loop, ``close()`` or leaving the ``with`` block closes the HTTP response.
 """
 
 from __future__ import annotations

@@ -13,14 +13,22 @@ Then::
 
 ``igris_gateway_session`` is one gateway for the whole session; ``igris_gateway`` is the same
 gateway, ``reset()`` before each test (so rules, scripts, faults and the audit trail of one test
-never leak into the next). The plugin is never loaded unless a project asks for it.
+never leak into the next). The plugin is never loaded unless a project asks for it, and nothing
+else in the package imports this module, so pytest is needed only by projects that use it (it
+is not a dependency of the package). The local gateway needs the ``local-gateway`` extra.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pytest
+try:
+    import pytest
+except ImportError:  # pragma: no cover - exercised in a subprocess without pytest
+    raise ImportError(
+        "igris_core.testing is a pytest plugin and needs pytest, which is not installed; "
+        "install it with: pip install pytest"
+    ) from None
 
 from igris_core.local_gateway import LocalGateway
 

@@ -1,4 +1,4 @@
-"""Per-call and per-run identity for LangChain calls (PROTOCOL.md, "Identity headers").
+"""Per-call and per-run identity for LangChain calls (docs/protocol.md, "Identity headers").
 
 Two layers come from LangChain, most specific first:
 

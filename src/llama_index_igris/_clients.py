@@ -124,7 +124,7 @@ class ClientOwner:
     ) -> None:
         """Build the clients once the fields are set. The sync client is built now, so the
         key, base URL, timeout, retries and identity are checked at construction, before any
-        request (PROTOCOL.md)."""
+        request (docs/protocol.md, "Base URL and key")."""
         clients = ClientSet(client_options(self), http_client, async_http_client)
         self._clients = clients
         object.__setattr__(self, "api_key", clients.sync().api_key)  # the resolved key

@@ -2,8 +2,8 @@
 ``igris_metadata``), taken out of the call's keyword arguments.
 
 The instance fields are the client's defaults and the core reads :func:`igris_core.igris_context`
-itself at request time, so the layers resolve as PROTOCOL.md orders them: the call's own
-arguments, then the ``igris_context`` scope, then the instance fields.
+itself at request time, so the layers resolve in the order of docs/protocol.md, "Identity
+headers": the call's own arguments, then the ``igris_context`` scope, then the instance fields.
 """
 
 from __future__ import annotations

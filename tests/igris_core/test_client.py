@@ -229,7 +229,7 @@ def test_bad_per_call_identity_sends_nothing(make_client: Make) -> None:
     with pytest.raises(IgrisInputError):
         client.chat.completions.create(model="@p/m", messages=MSGS, igris_trace_id="a\r\nb")
     with pytest.raises(IgrisInputTypeError):
-        client.chat.completions.create(model="@p/m", messages=MSGS, igris_metadata={"n": 1})
+        client.chat.completions.create(model="@p/m", messages=MSGS, igris_metadata={"n": 1})  # type: ignore[dict-item]
     assert rec.requests == []
 
 

@@ -1,4 +1,4 @@
-"""`@slug/model` parsing (PROTOCOL.md, "Model addressing")."""
+"""`@slug/model` parsing (docs/protocol.md, "Model addressing")."""
 
 from __future__ import annotations
 

@@ -163,7 +163,8 @@ def test_invoke_request() -> None:
         "metadata_x": 1,
         "user": "body-user",
     }
-    # The body's `user` becomes X-Igris-User when nothing else sets a user (PROTOCOL.md).
+    # The body's `user` becomes X-Igris-User when nothing else sets a user
+    # (docs/protocol.md, "Identity headers").
     assert request.headers["x-igris-user"] == "body-user"
 
 

@@ -1,11 +1,10 @@
-"""Fixtures for llama_index_igris tests: the offline gateway, models pointed at it, mock
-transports, and a guard that fails any attempt to reach the network (LlamaIndex must never
-download tokenizers, NLTK data or anything else here)."""
+"""Fixtures for llama_index_igris tests: the offline gateway, models pointed at it, and mock
+transports. Network access beyond loopback fails the test (pytest-socket, configured in
+pyproject.toml): LlamaIndex must never download tokenizers, NLTK data or anything else here."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,40 +17,14 @@ from tests.llama_index_igris.helpers import Handler, Recorder
 
 __all__ = ["igris_gateway", "igris_gateway_session"]
 
-_connect = socket.socket.connect
-_getaddrinfo = socket.getaddrinfo
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
-_attempts: list[Any] = []
-
-
-def _guarded_connect(self: socket.socket, address: Any) -> Any:
-    host = address[0] if isinstance(address, tuple) else address
-    if self.family in (socket.AF_INET, socket.AF_INET6) and host not in _LOOPBACK:
-        _attempts.append(address)  # recorded even if the caller swallows the error
-        raise RuntimeError(f"network access attempted in a test: {address!r}")
-    return _connect(self, address)
-
-
-def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-    name = host.decode() if isinstance(host, bytes) else host
-    if name not in _LOOPBACK and name is not None:
-        _attempts.append(name)
-        raise RuntimeError(f"name lookup attempted in a test: {name!r}")
-    return _getaddrinfo(host, *args, **kwargs)
-
 
 @pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Only loopback connections (a download by LlamaIndex, NLTK or tiktoken fails the test);
-    no OpenAI key for an accidental default model to find; no Igris settings from the shell."""
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No OpenAI key for an accidental default model to find; no Igris settings from the
+    shell."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("IGRIS_API_KEY", raising=False)
     monkeypatch.delenv("IGRIS_BASE_URL", raising=False)
-    _attempts.clear()
-    yield
-    assert not _attempts, f"network access attempted: {_attempts}"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures of the reliability and security suite (issue 8).
+"""Fixtures of the reliability and security suite.
 
 Every test talks to the local gateway over real HTTP on 127.0.0.1: one gateway per test session
 (per xdist worker), reset before each test. Retries wait no real time (``retry_delay`` is

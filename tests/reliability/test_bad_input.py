@@ -1,5 +1,5 @@
-"""Bad input, for every client class (issue 8, "Bad input"; PROTOCOL.md, "Model addressing",
-"Identity headers", "Base URL and key").
+"""Bad input, for every client class (docs/protocol.md, "Model addressing", "Identity headers",
+"Base URL and key").
 
 Each bad value is refused on the client with a clear error that names it, and nothing reaches
 the gateway (its audit trail stays empty). Good non-ASCII identity values travel

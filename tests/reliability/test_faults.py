@@ -1,5 +1,5 @@
 """Faults injected by the local gateway, over real HTTP, for every client class and call shape
-(PROTOCOL.md, "Errors", "Retries", "Streaming"; issue 8, "Faults").
+(docs/protocol.md, "Errors", "Retries", "Streaming").
 
 Each test counts the attempts the gateway saw (its audit trail: one entry per HTTP attempt) and
 the waits the client chose between them (``delays``: ``retry_delay`` patched to record and not
@@ -397,7 +397,8 @@ def test_timeout_is_retried(
 def test_retry_after_is_capped(
     gw: LocalGateway, conn: Conn, delays: list[Delay], client: str
 ) -> None:
-    """A Retry-After of two minutes is honoured only up to the cap (PROTOCOL.md: 60 s)."""
+    """A Retry-After of two minutes is honoured only up to the cap (60 s, docs/protocol.md,
+    "Retries")."""
     gw.inject_fault(SLUG, Fault(status=503, times=1, retry_after=120))
     call = igris_chat if client == "sync" else aigris_chat
     assert call(conn) == EXPECTED_TEXT

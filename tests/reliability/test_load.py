@@ -1,4 +1,4 @@
-"""Load and leaks, light versions (issue 8, "Load and leaks"): 200 concurrent calls through one
+"""Load and leaks, light versions: 200 concurrent calls through one
 ``AsyncIgris`` and through one ``ChatIgris``, 300 streams through one ``AsyncIgris`` and one
 ``Igris`` with some broken off early. The heavy runs (1,000 calls, 5,000 streams) are
 ``python -m benchmarks.bench_load``; both use the functions of benchmarks/bench_load.py.

@@ -1,5 +1,5 @@
-"""The API key stays secret (issue 8, "Secrets"; PROTOCOL.md, "Errors": "No error message, repr
-or log line ever contains the API key").
+"""The API key stays secret (docs/protocol.md, "Base URL and key": it never appears in a repr,
+an error message, a log line or a serialized object).
 
 The key must not show in the ``repr``/``str`` of any client, model or error, in DEBUG logs of
 whole calls, in LangChain's or LlamaIndex's serialisation, in errors when a server echoes it

@@ -138,8 +138,8 @@ def _drop_custom_headers(client: Any, *, identity: bool) -> None:
 
 
 def _body_user(request: Any) -> object:
-    """The ``user`` field of a JSON request body, if there is one (PROTOCOL.md: it becomes
-    ``X-Igris-User`` when no layer sets a user)."""
+    """The ``user`` field of a JSON request body, if there is one: it becomes
+    ``X-Igris-User`` when no layer sets a user (docs/protocol.md, "Identity headers")."""
     if "json" not in request.headers.get("content-type", ""):
         return None
     try:

@@ -1,10 +1,10 @@
 """An offline Igris gateway: the Igris wire protocol served on 127.0.0.1, for tests, notebooks,
 demos and CI without network access (like ``moto`` for AWS).
 
-It serves what PROTOCOL.md describes: ``GET /llm/providers``, and per connection
-``POST /llm/<slug>/v1/chat/completions`` (JSON and SSE), ``/embeddings`` and, for
-Anthropic-style connections, ``/messages``. Every call is authenticated, checked against deny rules
-and rate limits, and recorded in an audit trail with its identity headers and usage.
+It serves what docs/protocol.md describes ("Routes", "The local gateway"): ``GET /llm/providers``,
+and per connection ``POST /llm/<slug>/v1/chat/completions`` (JSON and SSE), ``/embeddings`` and,
+for Anthropic-style connections, ``/messages``. Every call is authenticated, checked against
+deny rules and rate limits, and recorded in an audit trail with its identity headers and usage.
 
 Python::
 

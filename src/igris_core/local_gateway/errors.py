@@ -1,4 +1,5 @@
-"""Error answers the gateway writes itself, in the protocol's shape (PROTOCOL.md, "Errors")."""
+"""Error answers the gateway writes itself, in the protocol's shape (docs/protocol.md,
+"Errors")."""
 
 from __future__ import annotations
 
