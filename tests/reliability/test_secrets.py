@@ -298,7 +298,8 @@ def test_decode_errors_keep_the_raw_text_when_it_holds_no_key(secret: str) -> No
     ):
         client.chat.completions.create(model=CHAT_MODEL, messages=MESSAGES)
     assert info.value.body == '{"id": "x", "choices": ['
-    assert info.value.__cause__ is not None  # the parser's reason is kept when it is safe
+    assert "Invalid JSON" in info.value.message  # the parser's reason, without its input
+    assert info.value.__cause__ is None  # never chained: the parser's error quotes the body
 
 
 # --- DEBUG logs of whole calls ---------------------------------------------------------------
