@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -17,7 +18,13 @@ from igris_core._version import __version__
 from igris_core.errors import IgrisInputError, IgrisInputTypeError
 from igris_core.identity import Identity, identity_headers, resolve_identity
 
-__all__ = ["ClientOptions", "TimeoutTypes", "resolve_api_key", "resolve_base_url"]
+__all__ = [
+    "ClientOptions",
+    "TimeoutTypes",
+    "resolve_api_key",
+    "resolve_base_url",
+    "state_without_secrets",
+]
 
 TimeoutTypes = float | int | httpx.Timeout | None
 
@@ -55,6 +62,18 @@ def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
             "or line breaks (check for a stray newline)"
         )
     return SecretStr(raw)
+
+
+def state_without_secrets(state: dict[Any, Any]) -> dict[Any, Any]:
+    """A pydantic model's pickle state (``__getstate__``) with every ``SecretStr`` field set to
+    ``None``: pickles carry no key. The unpickled model then resolves its key like one built
+    without ``api_key``, from ``IGRIS_API_KEY`` in its own process, at first use; that is how
+    worker processes (multiprocessing, Ray, Celery) get theirs."""
+    fields = state.get("__dict__")
+    if not isinstance(fields, dict) or not any(isinstance(v, SecretStr) for v in fields.values()):
+        return state
+    cleaned = {name: None if isinstance(v, SecretStr) else v for name, v in fields.items()}
+    return {**state, "__dict__": cleaned}
 
 
 def resolve_base_url(base_url: str | None) -> str:

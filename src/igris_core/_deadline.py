@@ -168,28 +168,40 @@ def active(deadline: Deadline) -> _Active:
 
 def read_sync(chunks: Iterator[bytes], deadline: Deadline) -> Iterator[bytes]:
     """The chunks of a sync body, no read waiting past ``deadline`` (whose ``at`` may move
-    between chunks); ``httpx.ReadTimeout`` once it has passed."""
-    while True:
-        with active(deadline):
-            chunk = next(chunks, None)
-        if chunk is None:
-            return
-        if deadline.expired():
-            raise httpx.ReadTimeout("deadline exceeded")
-        yield chunk
+    between chunks); ``httpx.ReadTimeout`` once it has passed. ``chunks`` is closed at the
+    end, however the reading ends."""
+    try:
+        while True:
+            with active(deadline):
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            if deadline.expired():
+                raise httpx.ReadTimeout("deadline exceeded")
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 async def read_async(
     chunks: AsyncIterator[bytes], deadline: Deadline
 ) -> AsyncGenerator[bytes, None]:
     """The chunks of an async body, no read waiting past ``deadline`` (whose ``at`` may move
-    between chunks); ``httpx.ReadTimeout`` once it has passed."""
-    while True:
-        try:
-            with anyio.fail_after(deadline.remaining()):
-                chunk = await anext(chunks)
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise httpx.ReadTimeout("deadline exceeded") from None
-        yield chunk
+    between chunks); ``httpx.ReadTimeout`` once it has passed. ``chunks`` is closed at the
+    end, here rather than by the garbage collector's finaliser task."""
+    try:
+        while True:
+            try:
+                with anyio.fail_after(deadline.remaining()):
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise httpx.ReadTimeout("deadline exceeded") from None
+            yield chunk
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -11,6 +11,7 @@ event loop by itself (``igris_core``'s transport). A model given its own ``http_
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import httpx
 from pydantic import SecretStr
 
 from igris_core import AsyncIgris, Igris, protocol
+from igris_core._config import state_without_secrets
 
 __all__ = ["ClientSpec", "Clients", "clients_of", "rename_arguments", "state_without_clients"]
 
@@ -47,8 +49,12 @@ class ClientSpec:
 
     def key(self) -> tuple[Any, ...]:
         """The connection settings that decide whether two models can share a pool."""
+        # Without a key of its own (an unpickled model), the model uses IGRIS_API_KEY as it is
+        # now: a pool built for another value of it must not be shared.
         return (
-            self.api_key.get_secret_value() if self.api_key is not None else None,
+            self.api_key.get_secret_value()
+            if self.api_key is not None
+            else os.environ.get(protocol.ENV_API_KEY),
             self.base_url,
             repr(self.timeout),
             self.max_retries,
@@ -172,7 +178,9 @@ def clients_of(model: Any) -> Clients:
 
 def state_without_clients(state: dict[Any, Any]) -> dict[Any, Any]:
     """A pydantic ``__getstate__`` result without the clients and the ``httpx`` clients (not
-    picklable; rebuilt on first use, over default connection pools)."""
+    picklable; rebuilt on first use, over default connection pools), and without the key (the
+    unpickled model reads ``IGRIS_API_KEY`` at first use)."""
+    state = state_without_secrets(state)
     fields = dict(state["__dict__"])
     fields["http_client"] = None
     fields["http_async_client"] = None

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from igris_core._config import state_without_secrets
 from igris_core.client import AsyncIgris, Igris
 from igris_core.model_ref import parse_model
 
@@ -127,15 +128,16 @@ class ClientOwner:
         object.__setattr__(self, "api_key", clients.sync().api_key)  # the resolved key
 
     def __getstate__(self) -> dict[Any, Any]:
-        # Clients hold sockets and locks: pickle without them; unpickling runs __init__ again,
-        # which rebuilds them (LlamaIndex pickles models for multiprocessing pipelines).
+        # Clients hold sockets and locks: pickle without them (they are rebuilt at first use;
+        # LlamaIndex pickles models for multiprocessing pipelines). Nor the key: the unpickled
+        # model reads IGRIS_API_KEY in its own process.
         private = self.__pydantic_private__  # type: ignore[attr-defined]
-        object.__setattr__(self, "__pydantic_private__", None)
+        object.__setattr__(self, "__pydantic_private__", {**(private or {}), "_clients": None})
         try:
             state: dict[Any, Any] = super().__getstate__()  # type: ignore[misc]
         finally:
             object.__setattr__(self, "__pydantic_private__", private)
-        return state
+        return state_without_secrets(state)
 
     def _client_set(self) -> ClientSet:
         clients = self._clients
