@@ -37,6 +37,7 @@ from igris_core import (
     IgrisStreamError,
     IgrisTimeoutError,
 )
+from tests.igris_core.helpers import chat_answer
 from tests.igris_core.hostile_server import (
     Request,
     Server,
@@ -47,7 +48,6 @@ from tests.igris_core.hostile_server import (
     sse_head,
     trickle,
 )
-from tests.igris_core.helpers import chat_answer
 
 MODEL = "@openai-prod/gpt-4o"
 MSGS = [{"role": "user", "content": "hi"}]
@@ -134,6 +134,7 @@ from igris_core import (Igris, IgrisDecodeError, IgrisResponseTooLargeError, Igr
 from tests.igris_core.hostile_server import head, hostile_server
 
 MIB = 2**20
+MSGS = [{"role": "user", "content": "x"}]
 zeros = bytes(MIB)
 z = zstandard.ZstdCompressor().compressobj()
 zstd_bomb = b"".join(z.compress(zeros) for _ in range(1024)) + z.flush()  # 1 GiB inflated
@@ -156,12 +157,15 @@ def script(conn, request, server):
             sent += MIB
 
 with hostile_server(script) as server:
-    for path, expected in [
-        ("/zstd", IgrisDecodeError), ("/gzip", IgrisServerError), ("/big", IgrisResponseTooLargeError)
-    ]:
+    cases = [
+        ("/zstd", IgrisDecodeError),
+        ("/gzip", IgrisServerError),
+        ("/big", IgrisResponseTooLargeError),
+    ]
+    for path, expected in cases:
         client = Igris("ig_test_key_123456", base_url=server.base_url + path, timeout=30)
         try:
-            client.chat.completions.create(model="@p/m", messages=[{"role": "user", "content": "x"}])
+            client.chat.completions.create(model="@p/m", messages=MSGS)
         except expected as err:
             assert len(err.body or "") <= 64 * 1024, (path, len(err.body))
             print(path, type(err).__name__, flush=True)
@@ -427,9 +431,12 @@ def test_retry_after_outside_rfc_9110_is_ignored_for_backoff(
     def script(conn: socket.socket, request: Request, server: Server) -> None:
         respond(conn, 429, {"error": {"message": "slow"}}, Retry_After=value)
 
-    with hostile_server(script) as server, Igris(KEY, base_url=server.base_url) as client:
-        with pytest.raises(IgrisRateLimitError) as info:
-            client.chat.completions.create(model=MODEL, messages=MSGS)
+    with (
+        hostile_server(script) as server,
+        Igris(KEY, base_url=server.base_url) as client,
+        pytest.raises(IgrisRateLimitError) as info,
+    ):
+        client.chat.completions.create(model=MODEL, messages=MSGS)
     assert info.value.retry_after is None
     assert len(delays) == 2 and all(0.25 <= d <= 1.0 for d in delays), delays  # backoff
 
@@ -438,9 +445,12 @@ def test_retry_after_is_finite_and_capped(delays: list[float]) -> None:
     def script(conn: socket.socket, request: Request, server: Server) -> None:
         respond(conn, 429, {"error": {"message": "slow"}}, Retry_After="9" * 400)
 
-    with hostile_server(script) as server, Igris(KEY, base_url=server.base_url) as client:
-        with pytest.raises(IgrisRateLimitError) as info:
-            client.chat.completions.create(model=MODEL, messages=MSGS)
+    with (
+        hostile_server(script) as server,
+        Igris(KEY, base_url=server.base_url) as client,
+        pytest.raises(IgrisRateLimitError) as info,
+    ):
+        client.chat.completions.create(model=MODEL, messages=MSGS)
     assert info.value.retry_after == 60.0
     assert delays == [60.0, 60.0]
 
@@ -472,9 +482,12 @@ def test_long_retry_wait_is_logged_as_a_warning(
         else:
             respond(conn, 200, chat_answer())
 
-    with hostile_server(script) as server, Igris(KEY, base_url=server.base_url) as client:
-        with caplog.at_level(logging.WARNING, logger="igris_core"):
-            client.chat.completions.create(model=MODEL, messages=MSGS)
+    with (
+        hostile_server(script) as server,
+        Igris(KEY, base_url=server.base_url) as client,
+        caplog.at_level(logging.WARNING, logger="igris_core"),
+    ):
+        client.chat.completions.create(model=MODEL, messages=MSGS)
     [record] = [r for r in caplog.records if r.levelno == logging.WARNING]
     text = record.getMessage()
     assert "HTTP 429" in text and "59.0 s" in text and "Retry-After" in text, text
@@ -497,9 +510,11 @@ def test_retry_waits_are_not_logged_when_short(
     def script(conn: socket.socket, request: Request, server: Server) -> None:
         respond(conn, 503, {"error": {"message": "busy"}})
 
-    with hostile_server(script) as server, Igris(KEY, base_url=server.base_url) as client:
-        with caplog.at_level(logging.WARNING, logger="igris_core"):
-            with pytest.raises(IgrisServerError):
-                client.chat.completions.create(model=MODEL, messages=MSGS)
+    with (
+        hostile_server(script) as server,
+        Igris(KEY, base_url=server.base_url) as client,
+        caplog.at_level(logging.WARNING, logger="igris_core"),
+        pytest.raises(IgrisServerError),
+    ):
+        client.chat.completions.create(model=MODEL, messages=MSGS)
     assert [r for r in caplog.records if r.levelno == logging.WARNING] == []
-
