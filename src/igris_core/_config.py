@@ -21,6 +21,7 @@ from igris_core.identity import Identity, identity_headers, resolve_identity
 __all__ = [
     "ClientOptions",
     "TimeoutTypes",
+    "limits_of",
     "resolve_api_key",
     "resolve_base_url",
     "state_without_secrets",
@@ -74,6 +75,16 @@ def state_without_secrets(state: dict[Any, Any]) -> dict[Any, Any]:
         return state
     cleaned = {name: None if isinstance(v, SecretStr) else v for name, v in fields.items()}
     return {**state, "__dict__": cleaned}
+
+
+def limits_of(model: object) -> tuple[int, int, float | None]:
+    """``max_response_bytes``, ``max_event_bytes`` and ``stream_timeout`` of a framework model
+    (the defaults for a field it does not declare: embeddings models never stream)."""
+    return (
+        getattr(model, "max_response_bytes", protocol.DEFAULT_MAX_RESPONSE_BYTES),
+        getattr(model, "max_event_bytes", protocol.DEFAULT_MAX_EVENT_BYTES),
+        getattr(model, "stream_timeout", None),
+    )
 
 
 def resolve_base_url(base_url: str | None) -> str:

@@ -21,7 +21,7 @@ import httpx
 from pydantic import SecretStr
 
 from igris_core import AsyncIgris, Igris, protocol
-from igris_core._config import state_without_secrets
+from igris_core._config import limits_of, state_without_secrets
 
 __all__ = ["ClientSpec", "Clients", "clients_of", "rename_arguments", "state_without_clients"]
 
@@ -46,6 +46,12 @@ class ClientSpec:
     metadata: Mapping[str, str] | None
     http_client: httpx.Client | None = None
     http_async_client: httpx.AsyncClient | None = None
+    limits: tuple[int, int, float | None] = (
+        protocol.DEFAULT_MAX_RESPONSE_BYTES,
+        protocol.DEFAULT_MAX_EVENT_BYTES,
+        None,
+    )
+    """``max_response_bytes``, ``max_event_bytes``, ``stream_timeout``."""
 
     def key(self) -> tuple[Any, ...]:
         """The connection settings that decide whether two models can share a pool."""
@@ -59,6 +65,7 @@ class ClientSpec:
             repr(self.timeout),
             self.max_retries,
             tuple(sorted((self.default_headers or {}).items())),
+            self.limits,
         )
 
     def connection_kwargs(self) -> dict[str, Any]:
@@ -71,6 +78,9 @@ class ClientSpec:
             if self.max_retries is None
             else self.max_retries,
             "default_headers": self.default_headers,
+            "max_response_bytes": self.limits[0],
+            "max_event_bytes": self.limits[1],
+            "stream_timeout": self.limits[2],
         }
 
     @property
@@ -162,6 +172,7 @@ def _spec_of(model: Any) -> ClientSpec:
         metadata=model.igris_metadata,
         http_client=model.http_client,
         http_async_client=model.http_async_client,
+        limits=limits_of(model),
     )
 
 

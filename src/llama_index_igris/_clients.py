@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from igris_core._config import state_without_secrets
+from igris_core._config import limits_of, state_without_secrets
 from igris_core.client import AsyncIgris, Igris
 from igris_core.model_ref import parse_model
 
@@ -26,6 +26,9 @@ CLIENT_FIELDS = frozenset(
         "igris_user",
         "igris_trace_id",
         "igris_metadata",
+        "max_response_bytes",
+        "max_event_bytes",
+        "stream_timeout",
     }
 )
 """The model fields that shape the clients: assigning one builds a new :class:`ClientSet`."""
@@ -72,7 +75,11 @@ class ClientSet:
 
 def client_options(model: Any) -> dict[str, Any]:
     """The client options of an IgrisLLM or IgrisEmbedding (both name their fields alike)."""
+    max_response_bytes, max_event_bytes, stream_timeout = limits_of(model)
     return {
+        "max_response_bytes": max_response_bytes,
+        "max_event_bytes": max_event_bytes,
+        "stream_timeout": stream_timeout,
         "api_key": model.api_key,
         "base_url": model.base_url,
         "timeout": model.timeout,
