@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,13 +154,15 @@ class BodyDecoder:
         self._raw_deflate = codings[0] == "deflate"
         self._inflater = zlib.decompressobj(wbits)
 
-    def decode(self, raw: bytes) -> Iterator[bytes]:
-        """The decoded bytes of one raw chunk, in bounded pieces."""
+    def decode(self, raw: bytes) -> Iterable[bytes]:
+        """The decoded bytes of one raw chunk, in bounded pieces (produced one at a time, so
+        the caller counts each before the next is inflated)."""
+        if self._inflater is None:
+            return (raw,) if raw else ()
+        return self._inflate(raw)
+
+    def _inflate(self, raw: bytes) -> Iterator[bytes]:
         inflater = self._inflater
-        if inflater is None:
-            if raw:
-                yield raw
-            return
         data = raw
         while True:
             try:

@@ -172,8 +172,11 @@ def read_sync(chunks: Iterator[bytes], deadline: Deadline) -> Iterator[bytes]:
     end, however the reading ends."""
     try:
         while True:
-            with active(deadline):
+            token = _active.set(deadline)
+            try:
                 chunk = next(chunks, None)
+            finally:
+                _active.reset(token)
             if chunk is None:
                 return
             if deadline.expired():

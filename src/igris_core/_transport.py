@@ -173,15 +173,20 @@ class _Reader:
 class _Attempts:
     """Retry bookkeeping shared by the sync and async loops."""
 
-    __slots__ = ("attempt", "max_retries", "method", "path", "started", "where")
+    __slots__ = ("attempt", "base_url", "max_retries", "method", "path", "started")
 
     def __init__(self, req: PreparedRequest, options: ClientOptions) -> None:
         self.attempt = 0
         self.max_retries = options.max_retries
         self.method = req.method
         self.path = req.path
-        self.where = f"{req.method} {_origin(options.base_url)}{req.path}"
+        self.base_url = options.base_url
         self.started = 0.0
+
+    @property
+    def where(self) -> str:
+        """Method and URL, for messages (built only when one is written)."""
+        return f"{self.method} {_origin(self.base_url)}{self.path}"
 
     def start(self) -> None:
         self.started = time.perf_counter()
