@@ -1,9 +1,13 @@
 """Streams of server-sent events: :class:`Stream` (sync) and :class:`AsyncStream`.
 
-Rules (PROTOCOL.md, "Streaming"): ``data: [DONE]`` ends a stream; an event whose JSON object has
-an ``error`` member raises the typed error; a connection that ends or breaks before ``[DONE]``
-raises :class:`~igris_core.IgrisStreamError`, never a silently short answer. Breaking out of the
-loop, ``close()`` or leaving the ``with`` block closes the HTTP response.
+Rules (docs/protocol.md, "Streaming" and "Limits on the client"): ``data: [DONE]`` ends a stream
+and closes its response at once, whatever the server sends after it; an event whose JSON object
+has an ``error`` member raises the typed error (any echoed key redacted); a connection that ends
+or breaks before ``[DONE]`` raises :class:`~igris_core.IgrisStreamError`, never a silently short
+answer. No wait for the next event outlasts the client's timeout (keep-alive comments do not
+count), nor the whole stream its ``stream_timeout``; a line or event over ``max_event_bytes`` is
+an ``IgrisStreamError``. Breaking out of the loop, ``close()`` or leaving the ``with`` block
+closes the HTTP response.
 """
 
 from __future__ import annotations
