@@ -292,9 +292,16 @@ class SyncTransport:
         return client
 
     def _open_client(self) -> httpx.Client:
-        client = None if self._closed else self.client
-        if client is None or client.is_closed:
+        if self._closed:
             raise _closed()
+        client = self.client
+        if client.is_closed:
+            if not self.owns_client:
+                raise _closed()
+            with self._lock:  # an owned pool closed behind our back: open another
+                if self._client is client:
+                    self._client = None
+            client = self.client
         return client
 
     def request(self, options: ClientOptions, req: PreparedRequest) -> Answer:
@@ -403,9 +410,14 @@ class AsyncTransport:
         return self._client
 
     def _open_client(self) -> httpx.AsyncClient:
-        client = None if self._closed else self.client
-        if client is None or client.is_closed:
+        if self._closed:
             raise _closed()
+        client = self.client
+        if client.is_closed:
+            if not self.owns_client:
+                raise _closed()
+            self._client = None  # an owned pool closed behind our back: open another
+            client = self.client
         return client
 
     async def request(self, options: ClientOptions, req: PreparedRequest) -> Answer:
