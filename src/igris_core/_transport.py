@@ -363,6 +363,13 @@ class SyncTransport:
                 self._client.close()
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class AsyncTransport:
     """Sends prepared requests over one ``httpx.AsyncClient`` (the caller's, or one it owns),
     created on first use like :class:`SyncTransport`'s. Each attempt's deadline is enforced
@@ -411,7 +418,11 @@ class AsyncTransport:
 
     def _open_client(self) -> httpx.AsyncClient:
         if self._closed:
-            raise _closed()
+            if not self.owns_client or self._loop is None or self._loop() is _running_loop():
+                raise _closed()
+            # A pool belongs to one event loop; close() closed that loop's. A client used from
+            # a new loop gets a new pool, as it always has (framework models share clients).
+            self._closed = False
         client = self.client
         if client.is_closed:
             if not self.owns_client:
