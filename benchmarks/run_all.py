@@ -19,6 +19,7 @@ from benchmarks._measure import machine
 
 MODULES = [
     ("igris_core", "benchmarks.bench_core"),
+    ("igris_core (SSE)", "benchmarks.bench_sse"),
     ("local gateway", "benchmarks.bench_gateway"),
     ("langchain_igris", "benchmarks.bench_langchain"),
     ("llama_index_igris", "benchmarks.bench_llama_index"),

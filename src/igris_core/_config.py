@@ -6,31 +6,48 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
 from igris_core import protocol
+from igris_core._answer import Redactor
+from igris_core._deadline import attempt_seconds
 from igris_core._version import __version__
 from igris_core.errors import IgrisInputError, IgrisInputTypeError
 from igris_core.identity import Identity, identity_headers, resolve_identity
 
-__all__ = ["ClientOptions", "TimeoutTypes", "resolve_api_key", "resolve_base_url"]
+__all__ = [
+    "ClientOptions",
+    "TimeoutTypes",
+    "limits_of",
+    "resolve_api_key",
+    "resolve_base_url",
+    "state_without_secrets",
+]
 
 TimeoutTypes = float | int | httpx.Timeout | None
 
 
 def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
-    """The key from the argument, else ``IGRIS_API_KEY``; an empty key is refused."""
+    """The key from the argument, else ``IGRIS_API_KEY``; a missing or empty key is refused
+    with a message that says which (an unset variable and an empty one need different fixes)."""
     if api_key is None:
         api_key = os.environ.get(protocol.ENV_API_KEY)
         source = f"the {protocol.ENV_API_KEY} environment variable"
+        if api_key is None:
+            raise IgrisInputError(
+                f"missing Igris API key: {source} is not set and no api_key was given. Pass "
+                f"api_key='ig_...' or set {protocol.ENV_API_KEY} (in a worker process too: "
+                "pickled clients and models carry no key)."
+            )
     else:
-        source = "api_key"
+        source = "the api_key argument"
     if isinstance(api_key, SecretStr):
         raw = api_key.get_secret_value()
-    elif isinstance(api_key, str) or api_key is None:
-        raw = api_key or ""
+    elif isinstance(api_key, str):
+        raw = api_key
     else:
         raise IgrisInputTypeError(
             f"invalid api_key of type {type(api_key).__name__}: expected a str or SecretStr"
@@ -38,7 +55,7 @@ def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
     if not raw.strip():
         raise IgrisInputError(
             f"missing Igris API key: {source} is empty. Pass api_key='ig_...' or set "
-            f"{protocol.ENV_API_KEY}."
+            f"{protocol.ENV_API_KEY} to your key."
         )
     if raw != raw.strip() or any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in raw):
         raise IgrisInputError(
@@ -46,6 +63,28 @@ def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
             "or line breaks (check for a stray newline)"
         )
     return SecretStr(raw)
+
+
+def state_without_secrets(state: dict[Any, Any]) -> dict[Any, Any]:
+    """A pydantic model's pickle state (``__getstate__``) with every ``SecretStr`` field set to
+    ``None``: pickles carry no key. The unpickled model then resolves its key like one built
+    without ``api_key``, from ``IGRIS_API_KEY`` in its own process, at first use; that is how
+    worker processes (multiprocessing, Ray, Celery) get theirs."""
+    fields = state.get("__dict__")
+    if not isinstance(fields, dict) or not any(isinstance(v, SecretStr) for v in fields.values()):
+        return state
+    cleaned = {name: None if isinstance(v, SecretStr) else v for name, v in fields.items()}
+    return {**state, "__dict__": cleaned}
+
+
+def limits_of(model: object) -> tuple[int, int, float | None]:
+    """``max_response_bytes``, ``max_event_bytes`` and ``stream_timeout`` of a framework model
+    (the defaults for a field it does not declare: embeddings models never stream)."""
+    return (
+        getattr(model, "max_response_bytes", protocol.DEFAULT_MAX_RESPONSE_BYTES),
+        getattr(model, "max_event_bytes", protocol.DEFAULT_MAX_EVENT_BYTES),
+        getattr(model, "stream_timeout", None),
+    )
 
 
 def resolve_base_url(base_url: str | None) -> str:
@@ -75,7 +114,7 @@ def check_timeout(timeout: object) -> httpx.Timeout:
         return timeout
     if timeout is None:
         return httpx.Timeout(None)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < 1e9:
         raise IgrisInputError(
             f"invalid timeout {timeout!r}: expected a positive number of seconds, an "
             "httpx.Timeout, or None"
@@ -90,22 +129,53 @@ def check_max_retries(max_retries: object) -> int:
     return max_retries
 
 
-def check_headers(headers: object) -> dict[str, str]:
-    """Extra headers: a mapping of str to str without control characters."""
+def check_limit(name: str, value: object) -> int:
+    """A size limit in bytes: an int of 1 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise IgrisInputError(f"invalid {name} {value!r}: expected a number of bytes >= 1")
+    return value
+
+
+def check_stream_timeout(value: object) -> float | None:
+    """The optional total duration of a stream, in seconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        raise IgrisInputError(
+            f"invalid stream_timeout {value!r}: expected a positive number of seconds or None"
+        )
+    return float(value)
+
+
+def _is_header_text(text: str) -> bool:
+    return all(0x20 <= ord(ch) < 0x7F for ch in text)
+
+
+def check_headers(headers: object, what: str = "default_headers") -> dict[str, str]:
+    """Extra headers: a mapping of str to str, names and values printable ASCII (headers are
+    ASCII on the wire; a control character would split the request). Checked before anything
+    is sent, like identity values."""
     if headers is None:
         return {}
     if not isinstance(headers, Mapping):
-        raise IgrisInputTypeError(
-            f"invalid default_headers {headers!r}: expected a mapping of str to str"
-        )
+        raise IgrisInputTypeError(f"invalid {what} {headers!r}: expected a mapping of str to str")
     checked: dict[str, str] = {}
     for name, value in headers.items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise IgrisInputTypeError(
-                f"invalid header {name!r}: {value!r}: names and values must be strings"
+                f"invalid {what} entry {name!r}: {value!r}: names and values must be strings"
             )
-        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name + value):
-            raise IgrisInputError(f"invalid header {name!r}: control characters are not allowed")
+        if not name or ":" in name or " " in name or not _is_header_text(name):
+            raise IgrisInputError(
+                f"invalid {what} name {name!r}: expected a header name of printable ASCII "
+                "without spaces or colons, e.g. 'X-Team'"
+            )
+        if not _is_header_text(value):
+            raise IgrisInputError(
+                f"invalid {what} value {value!r} for {name!r}: expected printable ASCII (no "
+                "control characters such as CR or LF, no non-ASCII characters; percent-encode "
+                "them)"
+            )
         checked[name] = value
     return checked
 
@@ -120,17 +190,27 @@ class ClientOptions:
     max_retries: int
     identity: Identity
     default_headers: Mapping[str, str] = field(default_factory=dict)
+    max_response_bytes: int = protocol.DEFAULT_MAX_RESPONSE_BYTES
+    max_event_bytes: int = protocol.DEFAULT_MAX_EVENT_BYTES
+    stream_timeout: float | None = None
     # Derived: the headers every request carries (auth, user agent, defaults, default identity).
     static_headers: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    # Derived: removes any echo of the key from answers.
+    redact: Redactor = field(init=False, repr=False, compare=False)
+    # Derived: the wall-clock bound of one attempt (and of the wait for each stream event).
+    attempt_seconds: float | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         headers = {
             protocol.AUTHORIZATION_HEADER: f"Bearer {self.api_key.get_secret_value()}",
             "User-Agent": protocol.USER_AGENT_PREFIX + __version__,
             "Accept": "application/json",
+            "Accept-Encoding": protocol.ACCEPT_ENCODING,
         }
         headers.update(self.default_headers)
         object.__setattr__(self, "static_headers", headers)
+        object.__setattr__(self, "redact", Redactor(self.api_key.get_secret_value()))
+        object.__setattr__(self, "attempt_seconds", attempt_seconds(self.timeout))
 
     @classmethod
     def build(
@@ -144,6 +224,9 @@ class ClientOptions:
         trace_id: str | None,
         metadata: Mapping[str, str] | None,
         default_headers: Mapping[str, str] | None,
+        max_response_bytes: int = protocol.DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = protocol.DEFAULT_MAX_EVENT_BYTES,
+        stream_timeout: float | None = None,
     ) -> ClientOptions:
         """Resolve and check every option (raises :class:`IgrisInputError` on bad input)."""
         return cls(
@@ -153,6 +236,9 @@ class ClientOptions:
             max_retries=check_max_retries(max_retries),
             identity=Identity(user, trace_id, metadata),
             default_headers=check_headers(default_headers),
+            max_response_bytes=check_limit("max_response_bytes", max_response_bytes),
+            max_event_bytes=check_limit("max_event_bytes", max_event_bytes),
+            stream_timeout=check_stream_timeout(stream_timeout),
         )
 
     def derive(

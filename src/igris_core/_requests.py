@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import httpx
 import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from igris_core import protocol
+from igris_core._answer import Answer, decode_error
 from igris_core._codec import b64_to_floats
-from igris_core._config import ClientOptions
-from igris_core._transport import PreparedRequest, redact, secret_of
-from igris_core.errors import IgrisDecodeError, IgrisInputError, IgrisInputTypeError
+from igris_core._config import ClientOptions, check_headers
+from igris_core._transport import PreparedRequest
+from igris_core.errors import IgrisInputError, IgrisInputTypeError
 from igris_core.identity import Identity, current_context, identity_headers, resolve_identity
 from igris_core.model_ref import parse_model
 from igris_core.types._base import GatewayResponse
@@ -25,6 +25,7 @@ from igris_core.types.embeddings import EmbeddingResponse
 from igris_core.types.providers import LlmProviderInfo
 
 __all__ = [
+    "embedding_count",
     "parse_chat",
     "parse_embeddings",
     "parse_providers",
@@ -57,7 +58,7 @@ def request_headers(
     if not resolved.is_empty or body_user is not None:
         headers.update(identity_headers(resolved, body_user))
     if extra:
-        headers.update(extra)
+        headers.update(check_headers(extra, "extra_headers"))
     return headers
 
 
@@ -187,58 +188,76 @@ def prepare_providers(
     return PreparedRequest("GET", protocol.PROVIDERS_PATH, headers)
 
 
-def _decode_error(response: httpx.Response, what: str) -> IgrisDecodeError:
-    text = redact(response.text, response)  # the raw text, but never an echoed key
-    return IgrisDecodeError(
-        f"malformed {what} answer (HTTP {response.status_code}): {text[:200]!r}",
-        status_code=response.status_code,
-        request_id=response.headers.get(protocol.REQUEST_ID_HEADER),
-        body=text,
-    )
+def _problems(exc: ValidationError | ValueError) -> str:
+    """What the parser found wrong, without the input it quotes (which may hold an echoed
+    key): location and message of the first few problems."""
+    if not isinstance(exc, ValidationError):
+        return "not JSON"
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False)[:3]:
+        where = ".".join(str(part) for part in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return "; ".join(parts)
 
 
-def _safe_cause(response: httpx.Response, exc: Exception) -> Exception | None:
-    """The parser's error, to chain to a decode error, unless the body held the API key (the
-    parser's message quotes the body)."""
-    secret = secret_of(response)
-    return None if secret and secret in response.text else exc
-
-
-def _parse(model: type[GatewayResponse], response: httpx.Response, what: str) -> Any:
+def _parse(model: type[GatewayResponse], answer: Answer, what: str) -> Any:
     try:
-        parsed = model.model_validate_json(response.content)
+        parsed = model.model_validate_json(answer.content)
     except (ValidationError, ValueError) as exc:
-        raise _decode_error(response, what) from _safe_cause(response, exc)
-    parsed._igris_request_id = response.headers.get(protocol.REQUEST_ID_HEADER)
-    parsed._igris_headers = dict(response.headers)
+        # Never chained: the parser's error quotes the body (pydantic's input_value=...).
+        raise decode_error(answer, what, _problems(exc)) from None
+    parsed._igris_request_id = answer.request_id
+    parsed._igris_headers = dict(answer.headers)
     return parsed
 
 
-def parse_chat(response: httpx.Response) -> ChatCompletionResponse:
-    """Parse a chat-completion answer."""
-    result: ChatCompletionResponse = _parse(ChatCompletionResponse, response, "chat completion")
+def parse_chat(answer: Answer) -> ChatCompletionResponse:
+    """Parse a chat-completion answer; one without any choice is a decode error."""
+    result: ChatCompletionResponse = _parse(ChatCompletionResponse, answer, "chat completion")
+    if not result.choices:
+        raise decode_error(answer, "chat completion", "no choice in the answer")
     return result
 
 
-def parse_embeddings(response: httpx.Response, caller_format: str | None) -> EmbeddingResponse:
-    """Parse an embeddings answer; base64 vectors become floats unless the caller asked for
-    base64 itself. A float answer to a base64 request is accepted too."""
-    result: EmbeddingResponse = _parse(EmbeddingResponse, response, "embeddings")
+def embedding_count(input: object) -> int:  # the wire field's name
+    """How many vectors an embeddings request asks for: one per text (or token-id list)."""
+    if isinstance(input, str):
+        return 1
+    if isinstance(input, list | tuple) and input and not isinstance(input[0], int):
+        return len(input)
+    return 1  # one text given as token ids
+
+
+def parse_embeddings(answer: Answer, caller_format: str | None, count: int) -> EmbeddingResponse:
+    """Parse an embeddings answer for ``count`` inputs; base64 vectors become floats unless the
+    caller asked for base64 itself (a float answer to a base64 request is accepted too). The
+    indices must be exactly the inputs' (``0 .. count - 1``, each once); ``data`` comes back
+    in input order."""
+    result: EmbeddingResponse = _parse(EmbeddingResponse, answer, "embeddings")
+    indices = sorted(item.index for item in result.data)
+    if indices != list(range(count)):
+        shown = indices if len(indices) <= 10 else [*indices[:10], "..."]
+        raise decode_error(
+            answer,
+            "embeddings",
+            f"{count} input(s) but vectors at indices {shown}: expected each of 0..{count - 1} "
+            "once",
+        )
     if caller_format != "base64":
         try:
             for item in result.data:
                 if isinstance(item.embedding, str):
                     item.embedding = b64_to_floats(item.embedding)
-        except ValueError as exc:
-            raise _decode_error(response, "embeddings") from _safe_cause(response, exc)
+        except ValueError:
+            raise decode_error(answer, "embeddings", "a vector is not valid base64") from None
     if any(item.index != position for position, item in enumerate(result.data)):
         result.data.sort(key=lambda item: item.index)
     return result
 
 
-def parse_providers(response: httpx.Response) -> list[LlmProviderInfo]:
+def parse_providers(answer: Answer) -> list[LlmProviderInfo]:
     """Parse the provider list."""
     try:
-        return _providers_adapter.validate_json(response.content)
+        return _providers_adapter.validate_json(answer.content)
     except (ValidationError, ValueError) as exc:
-        raise _decode_error(response, "provider list") from _safe_cause(response, exc)
+        raise decode_error(answer, "provider list", _problems(exc)) from None

@@ -1,44 +1,54 @@
 """HTTP transport for the clients: one connection pool per client, retries, typed errors and
 DEBUG logging (method, path, status, request id, attempt, duration; never the key or bodies).
 
-It knows nothing of chat or embeddings: it sends a prepared request and hands back a 2xx
-``httpx.Response`` (body read, or unread for streams), or raises an :class:`IgrisError`.
+It knows nothing of chat or embeddings: it sends a prepared request and hands back the whole 2xx
+:class:`~igris_core._answer.Answer` (read within the client's size limit and deadline), or a 2xx
+streaming response left unread, or raises an :class:`IgrisError`. A retry that waits a second or
+more is logged as a WARNING (status, wait, where the wait came from, the gateway's rule).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
 import anyio
 import httpx
 
 from igris_core import protocol
+from igris_core._answer import (
+    Answer,
+    BodyDecoder,
+    error_from_answer,
+    raw_body,
+    raw_body_async,
+    too_large,
+)
 from igris_core._caller_pool import enter_loop
 from igris_core._config import ClientOptions
+from igris_core._deadline import Deadline, active, read_async, read_sync, with_deadline_backend
 from igris_core.errors import (
     IgrisConnectionError,
+    IgrisDecodeError,
     IgrisError,
     IgrisInputTypeError,
-    IgrisRateLimitError,
     IgrisTimeoutError,
 )
 from igris_core.retries import parse_retry_after, retry_delay, should_retry_status
 
 __all__ = [
     "AsyncTransport",
+    "OpenedStream",
     "PreparedRequest",
     "SyncTransport",
-    "error_from_response",
-    "redact",
-    "secret_of",
+    "secret_from_request",
+    "transport_error",
 ]
 
 logger = logging.getLogger("igris_core")
@@ -57,12 +67,17 @@ class PreparedRequest:
     content: bytes | None = None
 
 
-def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret and secret in text else text
+class OpenedStream(NamedTuple):
+    """A 2xx streaming answer whose body is still unread, and when its attempt started
+    (``time.monotonic``): the stream's own deadlines count from there."""
+
+    response: httpx.Response
+    started: float
 
 
-def secret_of(response: httpx.Response) -> str:
-    """The API key the request of ``response`` carried (``Authorization: Bearer``), or ``""``."""
+def secret_from_request(response: httpx.Response) -> str:
+    """The API key the request of ``response`` carried (``Authorization: Bearer``), or ``""``:
+    what to redact from a response handed in from outside a client."""
     try:
         auth = response.request.headers.get(protocol.AUTHORIZATION_HEADER, "")
     except RuntimeError:  # a response built by hand has no request
@@ -71,70 +86,108 @@ def secret_of(response: httpx.Response) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def redact(text: str, response: httpx.Response) -> str:
-    """``text`` with the API key of ``response``'s request replaced by ``***``: a server (or a
-    proxy) may echo the key back, and no error message may hold it (docs/protocol.md,
-    "Errors")."""
-    return _redact(text, secret_of(response))
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, without any user info it may hold."""
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
 
 
-def error_from_response(response: httpx.Response, secret: str = "") -> IgrisError:
-    """The typed error for a non-2xx answer (docs/protocol.md, "Errors"). The body must be
-    read."""
-    status = response.status_code
-    text = _redact(response.text, secret)
-    parsed: Any = None
-    message = type_ = code = None
-    try:
-        parsed = json.loads(text) if text else None
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        error = parsed.get("error")
-        if isinstance(error, dict):
-            message = error.get("message")
-            type_ = error.get("type")
-            code = error.get("code")
-        elif isinstance(error, str):
-            message = error
-        elif isinstance(parsed.get("message"), str):
-            message = parsed["message"]
-    if not isinstance(message, str) or not message:
-        snippet = text.strip()[:200]
-        message = f"HTTP {status} {response.reason_phrase}" + (f": {snippet}" if snippet else "")
-    cls = protocol.error_class_for_status(status)
-    kwargs: dict[str, Any] = {
-        "status_code": status,
-        "request_id": response.headers.get(protocol.REQUEST_ID_HEADER),
-        "response": parsed,
-        "body": text,
-        "type": type_ if isinstance(type_, str) else None,
-        "code": None if code is None else str(code),
-    }
-    if issubclass(cls, IgrisRateLimitError):
-        return cls(message, retry_after=parse_retry_after(response.headers), **kwargs)
-    return cls(message, **kwargs)
-
-
-def transport_error(exc: httpx.HTTPError, method: str, path: str) -> IgrisError:
-    """The typed error for a request that got no (complete) answer."""
+def transport_error(exc: httpx.HTTPError, where: str) -> IgrisError:
+    """The typed error for a request that got no (complete) answer; ``where`` names the method
+    and URL, so that a wrong host or base URL shows."""
     cls = IgrisTimeoutError if isinstance(exc, httpx.TimeoutException) else IgrisConnectionError
     detail = str(exc) or type(exc).__name__
-    return cls(f"{type(exc).__name__} on {method} {path}: {detail}")
+    return cls(f"{type(exc).__name__} on {where}: {detail}")
+
+
+class _Reader:
+    """Reads one answer's body within its limit: ``max_response_bytes`` for a 2xx answer (then
+    :class:`~igris_core.IgrisResponseTooLargeError`), the first
+    :data:`~igris_core.protocol.ERROR_BODY_MAX_BYTES` of an error answer (the rest is left
+    unread). Decoded bytes are counted as they are inflated."""
+
+    __slots__ = ("_decoder", "_limit", "_ok", "_options", "_parts", "_response", "_size")
+
+    def __init__(
+        self, response: httpx.Response, options: ClientOptions, content_encoding: str | None
+    ) -> None:
+        self._response = response
+        self._options = options
+        self._ok = _is_success(response.status_code)
+        self._limit = options.max_response_bytes if self._ok else protocol.ERROR_BODY_MAX_BYTES
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._decoder: BodyDecoder | None = None
+        try:
+            self._decoder = BodyDecoder(content_encoding)
+        except ValueError as exc:
+            if self._ok:
+                raise self._undecodable(exc) from None
+            # An error answer is typed by its status: its body is then left out.
+
+    def _undecodable(self, exc: ValueError) -> IgrisDecodeError:
+        return IgrisDecodeError(
+            f"{exc} (HTTP {self._response.status_code})",
+            status_code=self._response.status_code,
+            request_id=self._response.headers.get(protocol.REQUEST_ID_HEADER),
+        )
+
+    def add(self, raw: bytes) -> bool:
+        """Take one raw chunk; ``False`` once enough of an error body was read."""
+        if self._decoder is None:
+            return False
+        try:
+            for piece in self._decoder.decode(raw):
+                self._size += len(piece)
+                if self._size > self._limit:
+                    if self._ok:
+                        raise too_large(
+                            self._limit,
+                            self._response.status_code,
+                            self._response.headers,
+                            b"".join(self._parts)[: protocol.ERROR_BODY_MAX_BYTES],
+                            self._options.redact,
+                        )
+                    self._parts.append(piece[: len(piece) - (self._size - self._limit)])
+                    return False
+                self._parts.append(piece)
+        except ValueError as exc:
+            if self._ok:
+                raise self._undecodable(exc) from None
+            return False
+        return True
+
+    def answer(self) -> Answer:
+        """The answer read so far."""
+        response = self._response
+        return Answer(
+            response.status_code,
+            response.reason_phrase,
+            response.headers,
+            b"".join(self._parts),
+            self._options.redact,
+            truncated=self._size > self._limit,
+        )
 
 
 class _Attempts:
     """Retry bookkeeping shared by the sync and async loops."""
 
-    __slots__ = ("attempt", "max_retries", "method", "path", "secret", "started")
+    __slots__ = ("attempt", "base_url", "max_retries", "method", "path", "started")
 
-    def __init__(self, req: PreparedRequest, max_retries: int, secret: str) -> None:
+    def __init__(self, req: PreparedRequest, options: ClientOptions) -> None:
         self.attempt = 0
-        self.max_retries = max_retries
+        self.max_retries = options.max_retries
         self.method = req.method
         self.path = req.path
-        self.secret = secret
+        self.base_url = options.base_url
         self.started = 0.0
+
+    @property
+    def where(self) -> str:
+        """Method and URL, for messages (built only when one is written)."""
+        return f"{self.method} {_origin(self.base_url)}{self.path}"
 
     def start(self) -> None:
         self.started = time.perf_counter()
@@ -151,31 +204,60 @@ class _Attempts:
                 time.perf_counter() - self.started,
             )
 
+    def _wait(self, retry_after: float | None, what: str, rule: str | None) -> float:
+        """The delay before the next attempt. A wait of a second or more is logged as a
+        WARNING, so that a stalled call is never silent."""
+        self.attempt += 1
+        delay = retry_delay(self.attempt - 1, retry_after)
+        if delay >= 1.0:
+            source = "the Retry-After header" if retry_after is not None else "backoff"
+            logger.warning(
+                "%s: %s; retry %d of %d in %.1f s (wait from %s)%s",
+                self.where,
+                what,
+                self.attempt,
+                self.max_retries,
+                delay,
+                source,
+                f"; gateway rule {rule!r}" if rule else "",
+            )
+        return delay
+
     def after_transport_error(self, exc: httpx.HTTPError) -> float:
         """Delay before the next attempt, or raise the typed error when out of attempts."""
-        err = transport_error(exc, self.method, self.path)
+        err = transport_error(exc, self.where)
         self.log(type(exc).__name__, None)
         if self.attempt >= self.max_retries:
             raise err from exc
-        self.attempt += 1
-        return retry_delay(self.attempt - 1, None)
+        return self._wait(None, f"no answer ({type(exc).__name__})", None)
 
-    def after_error_response(self, response: httpx.Response) -> float:
+    def after_error_answer(self, answer: Answer) -> float:
         """Delay before the next attempt, or raise the typed error (4xx, or out of attempts)."""
-        err = error_from_response(response, self.secret)
-        self.log(response.status_code, err.request_id)
-        if not should_retry_status(response.status_code) or self.attempt >= self.max_retries:
+        err = error_from_answer(answer)
+        self.log(answer.status_code, err.request_id)
+        if not should_retry_status(answer.status_code) or self.attempt >= self.max_retries:
             raise err
-        self.attempt += 1
-        return retry_delay(self.attempt - 1, parse_retry_after(response.headers))
+        return self._wait(parse_retry_after(answer.headers), f"HTTP {answer.status_code}", err.code)
 
-    def ok(self, response: httpx.Response) -> httpx.Response:
+    def broken(self, exc: httpx.HTTPError) -> IgrisError:
+        """The error for an answer whose body broke off (never retried: the request may have
+        been processed)."""
+        self.log(type(exc).__name__, None)
+        return transport_error(exc, self.where)
+
+    def ok(self, response: httpx.Response) -> None:
         self.log(response.status_code, response.headers.get(protocol.REQUEST_ID_HEADER))
-        return response
 
 
 def _is_success(status: int) -> bool:
     return 200 <= status < 300
+
+
+def _closed() -> IgrisConnectionError:
+    return IgrisConnectionError(
+        "this Igris client is closed (close() was called or its with-block ended); create a "
+        "new client"
+    )
 
 
 class SyncTransport:
@@ -183,6 +265,9 @@ class SyncTransport:
 
     An owned pool is created on first use: building an SSL context costs tens of
     milliseconds, which a client (or a framework model) that is never called should not pay.
+    Its network backend enforces each attempt's deadline on every socket read and write
+    (:mod:`igris_core._deadline`); over a caller's ``httpx.Client`` the deadline is checked
+    between body chunks.
     """
 
     def __init__(self, http_client: httpx.Client | None = None) -> None:
@@ -193,6 +278,7 @@ class SyncTransport:
         self.owns_client = http_client is None
         self._client = http_client
         self._lock = threading.Lock()
+        self._closed = False
 
     @property
     def client(self) -> httpx.Client:
@@ -201,49 +287,94 @@ class SyncTransport:
         if client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=False)
+                    transport = with_deadline_backend(httpx.HTTPTransport(limits=DEFAULT_LIMITS))
+                    self._client = httpx.Client(transport=transport, follow_redirects=False)
                 client = self._client
         return client
 
-    def send(
-        self, options: ClientOptions, req: PreparedRequest, *, stream: bool = False
-    ) -> httpx.Response:
-        """Send with retries; a 2xx response (body read unless ``stream``) or a typed error."""
-        attempts = _Attempts(req, options.max_retries, options.api_key.get_secret_value())
-        url = options.base_url + req.path
-        timeout = options.timeout
+    def _open_client(self) -> httpx.Client:
+        if self._closed:
+            raise _closed()
         client = self.client
+        if client.is_closed:
+            if not self.owns_client:
+                raise _closed()
+            with self._lock:  # an owned pool closed behind our back: open another
+                if self._client is client:
+                    self._client = None
+            client = self.client
+        return client
+
+    def request(self, options: ClientOptions, req: PreparedRequest) -> Answer:
+        """Send with retries; the whole 2xx answer (within ``max_response_bytes``) or a
+        typed error."""
+        result = self._send(options, req, stream=False)
+        assert isinstance(result, Answer)
+        return result
+
+    def open_stream(self, options: ClientOptions, req: PreparedRequest) -> OpenedStream:
+        """Send with retries; a 2xx answer whose body is left to read, or a typed error."""
+        result = self._send(options, req, stream=True)
+        assert isinstance(result, OpenedStream)
+        return result
+
+    def _send(
+        self, options: ClientOptions, req: PreparedRequest, *, stream: bool
+    ) -> Answer | OpenedStream:
+        attempts = _Attempts(req, options)
+        url = options.base_url + req.path
+        client = self._open_client()
         while True:
             request = client.build_request(
-                req.method, url, headers=req.headers, content=req.content, timeout=timeout
+                req.method, url, headers=req.headers, content=req.content, timeout=options.timeout
             )
             attempts.start()
+            started = time.monotonic()
+            deadline = Deadline(options.attempt_seconds)
             try:
-                response = client.send(request, stream=True, follow_redirects=False)
+                with active(deadline):
+                    response = client.send(request, stream=True, follow_redirects=False)
             except httpx.HTTPError as exc:
                 time.sleep(attempts.after_transport_error(exc))
                 continue
+            if stream and _is_success(response.status_code):
+                attempts.ok(response)
+                return OpenedStream(response, started)
             try:
-                if not stream or not _is_success(response.status_code):
-                    response.read()
+                chunks, encoding = raw_body(response)
+                reader = _Reader(response, options, encoding)
+                for raw in read_sync(chunks, deadline):
+                    if not reader.add(raw):
+                        break
             except httpx.HTTPError as exc:
+                raise attempts.broken(exc) from exc
+            finally:
                 response.close()
-                attempts.log(type(exc).__name__, None)
-                raise transport_error(exc, req.method, req.path) from exc
-            if _is_success(response.status_code):
-                return attempts.ok(response)
-            response.close()
-            time.sleep(attempts.after_error_response(response))
+            answer = reader.answer()
+            if _is_success(answer.status_code):
+                attempts.ok(response)
+                return answer
+            time.sleep(attempts.after_error_answer(answer))
 
     def close(self) -> None:
-        """Close the pool if this transport created it."""
-        if self.owns_client and self._client is not None:
-            self._client.close()
+        """Close the pool if this transport created it; any later request is refused."""
+        if self.owns_client:
+            self._closed = True
+            if self._client is not None:
+                self._client.close()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class AsyncTransport:
     """Sends prepared requests over one ``httpx.AsyncClient`` (the caller's, or one it owns),
-    created on first use like :class:`SyncTransport`'s.
+    created on first use like :class:`SyncTransport`'s. Each attempt's deadline is enforced
+    with ``anyio.fail_after``.
 
     Requests beyond the pool's size wait for a free connection before they are sent; their
     timeout starts once they have one. An owned pool belongs to the event loop that opened its
@@ -262,6 +393,7 @@ class AsyncTransport:
         self._client = http_client
         self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
         self._slots: anyio.Semaphore | None = None
+        self._closed = False
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -286,52 +418,96 @@ class AsyncTransport:
             self._slots = anyio.Semaphore(DEFAULT_MAX_CONNECTIONS)
         return self._client
 
-    async def send(
-        self, options: ClientOptions, req: PreparedRequest, *, stream: bool = False
-    ) -> httpx.Response:
-        """Send with retries; a 2xx response (body read unless ``stream``) or a typed error."""
-        attempts = _Attempts(req, options.max_retries, options.api_key.get_secret_value())
-        url = options.base_url + req.path
-        timeout = options.timeout
+    def _open_client(self) -> httpx.AsyncClient:
+        if self._closed:
+            if not self.owns_client or self._loop is None or self._loop() is _running_loop():
+                raise _closed()
+            # A pool belongs to one event loop; close() closed that loop's. A client used from
+            # a new loop gets a new pool, as it always has (framework models share clients).
+            self._closed = False
         client = self.client
+        if client.is_closed:
+            if not self.owns_client:
+                raise _closed()
+            self._client = None  # an owned pool closed behind our back: open another
+            client = self.client
+        return client
+
+    async def request(self, options: ClientOptions, req: PreparedRequest) -> Answer:
+        """Send with retries; the whole 2xx answer (within ``max_response_bytes``) or a
+        typed error."""
+        result = await self._send(options, req, stream=False)
+        assert isinstance(result, Answer)
+        return result
+
+    async def open_stream(self, options: ClientOptions, req: PreparedRequest) -> OpenedStream:
+        """Send with retries; a 2xx answer whose body is left to read, or a typed error."""
+        result = await self._send(options, req, stream=True)
+        assert isinstance(result, OpenedStream)
+        return result
+
+    async def _send(
+        self, options: ClientOptions, req: PreparedRequest, *, stream: bool
+    ) -> Answer | OpenedStream:
+        attempts = _Attempts(req, options)
+        url = options.base_url + req.path
+        client = self._open_client()
         # A stream keeps its connection after send() returns, so only whole requests queue here.
         slots = None if stream else self._slots
         while True:
             request = client.build_request(
-                req.method, url, headers=req.headers, content=req.content, timeout=timeout
+                req.method, url, headers=req.headers, content=req.content, timeout=options.timeout
             )
             if slots is None:
-                outcome = await self._attempt(client, request, stream, attempts)
+                outcome = await self._attempt(client, request, options, stream, attempts)
             else:
                 async with slots:
-                    outcome = await self._attempt(client, request, stream, attempts)
-            if isinstance(outcome, httpx.Response):
+                    outcome = await self._attempt(client, request, options, stream, attempts)
+            if isinstance(outcome, Answer | OpenedStream):
                 return outcome
             await anyio.sleep(outcome)
 
     @staticmethod
     async def _attempt(
-        client: httpx.AsyncClient, request: httpx.Request, stream: bool, attempts: _Attempts
-    ) -> httpx.Response | float:
-        """One attempt: the 2xx response, or the delay before the next attempt (or raise)."""
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        options: ClientOptions,
+        stream: bool,
+        attempts: _Attempts,
+    ) -> Answer | OpenedStream | float:
+        """One attempt: the answer, or the delay before the next attempt (or raise)."""
         attempts.start()
+        started = time.monotonic()
+        deadline = Deadline(options.attempt_seconds)
         try:
-            response = await client.send(request, stream=True, follow_redirects=False)
+            with anyio.fail_after(deadline.remaining()):
+                response = await client.send(request, stream=True, follow_redirects=False)
+        except TimeoutError:
+            return attempts.after_transport_error(httpx.ReadTimeout("deadline exceeded"))
         except httpx.HTTPError as exc:
             return attempts.after_transport_error(exc)
+        if stream and _is_success(response.status_code):
+            attempts.ok(response)
+            return OpenedStream(response, started)
         try:
-            if not stream or not _is_success(response.status_code):
-                await response.aread()
+            chunks, encoding = raw_body_async(response)
+            reader = _Reader(response, options, encoding)
+            async for raw in read_async(chunks, deadline):
+                if not reader.add(raw):
+                    break
         except httpx.HTTPError as exc:
+            raise attempts.broken(exc) from exc
+        finally:
             await response.aclose()
-            attempts.log(type(exc).__name__, None)
-            raise transport_error(exc, attempts.method, attempts.path) from exc
-        if _is_success(response.status_code):
-            return attempts.ok(response)
-        await response.aclose()
-        return attempts.after_error_response(response)
+        answer = reader.answer()
+        if _is_success(answer.status_code):
+            attempts.ok(response)
+            return answer
+        return attempts.after_error_answer(answer)
 
     async def aclose(self) -> None:
-        """Close the pool if this transport created it."""
-        if self.owns_client and self._client is not None:
-            await self._client.aclose()
+        """Close the pool if this transport created it; any later request is refused."""
+        if self.owns_client:
+            self._closed = True
+            if self._client is not None:
+                await self._client.aclose()

@@ -140,11 +140,20 @@ class Igris(_ClientBase):
     Args:
         api_key: the Igris API key; ``IGRIS_API_KEY`` when not given. Empty is an error.
         base_url: the gateway; ``IGRIS_BASE_URL``, else ``https://api.igrisecurity.com``.
-        timeout: seconds per request (or an ``httpx.Timeout``).
+        timeout: seconds per attempt, a wall-clock deadline: connecting, sending and reading
+            the whole answer must fit in it, however slowly the server trickles bytes. For a
+            stream: the longest wait for the first event and between two events (comments do
+            not count). An ``httpx.Timeout`` sets httpx's phases; its largest is the deadline.
         max_retries: retries of failed requests (408, 429, 5xx, no answer); 0 turns them off.
         user, trace_id, metadata: the default identity of every call (``X-Igris-*``).
         http_client: an ``httpx.Client`` of your own (proxies, mTLS); you keep closing it.
-        default_headers: extra headers on every request.
+            Over it the deadline is checked between body chunks only.
+        default_headers: extra headers on every request (printable ASCII).
+        max_response_bytes: the largest answer accepted, counted after decompression
+            (default 32 MiB); beyond it, :class:`~igris_core.IgrisResponseTooLargeError`.
+        max_event_bytes: the largest stream line or event (default 8 MiB); beyond it,
+            :class:`~igris_core.IgrisStreamError`.
+        stream_timeout: an optional limit, in seconds, on the whole of a stream.
 
     Example::
 
@@ -171,6 +180,9 @@ class Igris(_ClientBase):
         metadata: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = protocol.DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = protocol.DEFAULT_MAX_EVENT_BYTES,
+        stream_timeout: float | None = None,
     ) -> None:
         self._options = ClientOptions.build(
             api_key=api_key,
@@ -181,6 +193,9 @@ class Igris(_ClientBase):
             trace_id=trace_id,
             metadata=metadata,
             default_headers=default_headers,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
+            stream_timeout=stream_timeout,
         )
         self._transport = SyncTransport(http_client)
         self._owns_transport = True
@@ -255,6 +270,9 @@ class AsyncIgris(_ClientBase):
         metadata: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = protocol.DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = protocol.DEFAULT_MAX_EVENT_BYTES,
+        stream_timeout: float | None = None,
     ) -> None:
         self._options = ClientOptions.build(
             api_key=api_key,
@@ -265,6 +283,9 @@ class AsyncIgris(_ClientBase):
             trace_id=trace_id,
             metadata=metadata,
             default_headers=default_headers,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
+            stream_timeout=stream_timeout,
         )
         self._transport = AsyncTransport(http_client)
         self._owns_transport = True

@@ -29,6 +29,7 @@ __all__ = [
     "IgrisPayloadTooLargeError",
     "IgrisPolicyDeniedError",
     "IgrisRateLimitError",
+    "IgrisResponseTooLargeError",
     "IgrisServerError",
     "IgrisStreamError",
     "IgrisTimeoutError",
@@ -159,8 +160,15 @@ class IgrisStreamError(IgrisConnectionError):
     """A stream ended before ``data: [DONE]``: the answer is incomplete and must not be used."""
 
 
+class IgrisResponseTooLargeError(IgrisError):
+    """The answer (after decompression) exceeds the client's ``max_response_bytes``: reading
+    stopped there instead of buffering without bound. ``body`` keeps a bounded prefix of what
+    was read. (A stream line or event over ``max_event_bytes`` raises
+    :class:`IgrisStreamError`.)"""
+
+
 class IgrisDecodeError(IgrisError):
     """The gateway answered with a body that is not the JSON the protocol promises.
 
-    ``body`` keeps the raw text.
+    ``body`` keeps a bounded prefix of the raw text (an echoed API key redacted).
     """

@@ -34,7 +34,8 @@ _SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 
 
 def _has_control(value: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in value)
+    """Control characters, or lone surrogates (which no encoding can send)."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
 
 
 def encode_header_value(value: str) -> str:
@@ -67,8 +68,8 @@ def _check_text(what: str, value: object) -> str:
         )
     if _has_control(value):
         raise IgrisInputError(
-            f"invalid {what} {value!r}: control characters (CR, LF, NUL, ...) are not allowed "
-            "in Igris identity headers"
+            f"invalid {what} {value!r}: control characters (CR, LF, NUL, ...) and lone "
+            "surrogates are not allowed in Igris identity headers"
         )
     if not value.strip():
         raise IgrisInputError(f"invalid {what} {value!r}: expected a non-empty string")
@@ -104,7 +105,7 @@ def _check_metadata(metadata: object) -> Mapping[str, str]:
         if _has_control(value):
             raise IgrisInputError(
                 f"invalid metadata value {value!r} for key {key!r}: control characters "
-                "(CR, LF, NUL, ...) are not allowed in Igris identity headers"
+                "(CR, LF, NUL, ...) and lone surrogates are not allowed in Igris identity headers"
             )
         if len(value) > protocol.IDENTITY_VALUE_MAX_CHARS:
             raise IgrisInputError(

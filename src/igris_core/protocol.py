@@ -103,6 +103,15 @@ RETRY_INITIAL_DELAY: Final = 0.5
 RETRY_MAX_DELAY: Final = 8.0
 RETRY_AFTER_CAP: Final = 60.0
 
+# --- limits on the client (docs/protocol.md, "Limits on the client") ------------------------
+# Encodings the client asks for: the ones it can inflate in bounded steps (zlib's max_length).
+# Any other Content-Encoding in an answer is refused rather than inflated blindly.
+ACCEPT_ENCODING: Final = "gzip, deflate"
+DEFAULT_MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
+DEFAULT_MAX_EVENT_BYTES: Final = 8 * 1024 * 1024
+# What an error keeps of a body (and what of an error body is read and parsed at most).
+ERROR_BODY_MAX_BYTES: Final = 64 * 1024
+
 # The gateway's error type names, by status, for error bodies it writes itself.
 ERROR_TYPE_BY_STATUS: Final[dict[int, str]] = {
     400: "invalid_request_error",

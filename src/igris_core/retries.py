@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from email.utils import parsedate_to_datetime
 
@@ -18,26 +19,35 @@ def should_retry_status(status: int) -> bool:
     return status in protocol.RETRYABLE_STATUSES
 
 
+_SECONDS_RE = re.compile(r"[0-9]+")
+_MILLIS_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
 def parse_retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` (seconds or an HTTP date)."""
-    millis = headers.get(protocol.RETRY_AFTER_MS_HEADER)
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000.0)
-        except ValueError:
-            pass
-    value = headers.get(protocol.RETRY_AFTER_HEADER)
+    """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` (RFC 9110: digits, or an HTTP
+    date in the future), capped at :data:`~igris_core.protocol.RETRY_AFTER_CAP`.
+
+    Anything else (``nan``, ``-5``, ``inf``, ``1_0``, ``2.5e9``, a past or malformed date) is
+    ignored: ``None``, and the caller falls back on its own backoff.
+    """
+    millis = (headers.get(protocol.RETRY_AFTER_MS_HEADER) or "").strip()
+    if _MILLIS_RE.fullmatch(millis):
+        return min(float(millis) / 1000.0, protocol.RETRY_AFTER_CAP)
+    value = (headers.get(protocol.RETRY_AFTER_HEADER) or "").strip()
     if not value:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if _SECONDS_RE.fullmatch(value):
+        return min(float(value), protocol.RETRY_AFTER_CAP)
+    if value[:1].isdigit():  # not a date, and not the digits-only form
+        return None
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, float(when.timestamp()) - time.time())
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses without a zone
+        return None
+    wait = when.timestamp() - time.time()
+    return min(wait, protocol.RETRY_AFTER_CAP) if wait > 0 else None
 
 
 def retry_delay(attempt: int, retry_after: float | None) -> float:

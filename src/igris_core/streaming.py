@@ -1,25 +1,32 @@
 """Streams of server-sent events: :class:`Stream` (sync) and :class:`AsyncStream`.
 
-Rules (docs/protocol.md, "Streaming"): ``data: [DONE]`` ends a stream; an event whose JSON
-object has an ``error`` member raises the typed error; a connection that ends or breaks before
-``[DONE]`` raises :class:`~igris_core.IgrisStreamError`, never a silently short answer. Breaking
-out of the loop, ``close()`` or leaving the ``with`` block closes the HTTP response.
+Rules (docs/protocol.md, "Streaming" and "Limits on the client"): ``data: [DONE]`` ends a stream
+and closes its response at once, whatever the server sends after it; an event whose JSON object
+has an ``error`` member raises the typed error (any echoed key redacted); a connection that ends
+or breaks before ``[DONE]`` raises :class:`~igris_core.IgrisStreamError`, never a silently short
+answer. No wait for the next event outlasts the client's timeout (keep-alive comments do not
+count), nor the whole stream its ``stream_timeout``; a line or event over ``max_event_bytes`` is
+an ``IgrisStreamError``. Breaking out of the loop, ``close()`` or leaving the ``with`` block
+closes the HTTP response.
 """
 
 from __future__ import annotations
 
-import json
+import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 from pydantic import ValidationError
 from typing_extensions import Self
 
 from igris_core import protocol
-from igris_core._transport import redact
+from igris_core._answer import BodyDecoder, Redactor, loads_or_none, raw_body, raw_body_async
+from igris_core._deadline import Deadline, read_async, read_sync
+from igris_core._transport import secret_from_request
 from igris_core.accumulator import StreamAccumulator
 from igris_core.errors import (
     IgrisDecodeError,
@@ -30,9 +37,45 @@ from igris_core.errors import (
 from igris_core.sse import ServerSentEvent, SSEDecoder
 from igris_core.types.chat import ChatCompletionChunk, ChatCompletionResponse
 
-__all__ = ["AsyncChatCompletionStream", "AsyncStream", "ChatCompletionStream", "Stream"]
+if TYPE_CHECKING:
+    from igris_core._config import ClientOptions
+    from igris_core._transport import OpenedStream
+
+__all__ = [
+    "AsyncChatCompletionStream",
+    "AsyncStream",
+    "ChatCompletionStream",
+    "Stream",
+    "StreamSettings",
+]
 
 T = TypeVar("T")
+_SHOWN = 200  # characters of an event quoted in an error message
+_KEPT = protocol.ERROR_BODY_MAX_BYTES  # characters of an event an error keeps
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    """How a stream is read: who redacts its errors, the largest line or event, the longest
+    wait for the first event and between events (``event_timeout``), and an optional total
+    (``total_timeout``), both counted from ``started`` (``time.monotonic``)."""
+
+    redact: Redactor
+    max_event_bytes: int = protocol.DEFAULT_MAX_EVENT_BYTES
+    event_timeout: float | None = None
+    total_timeout: float | None = None
+    started: float = 0.0
+
+    @classmethod
+    def of(cls, options: ClientOptions, opened: OpenedStream) -> StreamSettings:
+        """The settings of a stream opened by a client with ``options``."""
+        return cls(
+            options.redact,
+            options.max_event_bytes,
+            options.attempt_seconds,
+            options.stream_timeout,
+            opened.started,
+        )
 
 
 def _error_event(payload: Any, request_id: str | None) -> IgrisError:
@@ -40,34 +83,32 @@ def _error_event(payload: Any, request_id: str | None) -> IgrisError:
     status = protocol.status_of_stream_error(error)
     message = error.get("message") if isinstance(error, dict) else None
     if not isinstance(message, str) or not message:
-        message = f"error event in stream: {json.dumps(error)[:200]}"
+        message = f"error event in stream: {str(error)[:_SHOWN]}"
     cls = protocol.error_class_for_status(status) if status is not None else IgrisError
     type_ = error.get("type") if isinstance(error, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
     return cls(
-        message,
+        message[:2000],
         status_code=status,
         request_id=request_id,
         response=payload,
-        type=type_ if isinstance(type_, str) else None,
-        code=None if code is None else str(code),
+        type=type_[:_SHOWN] if isinstance(type_, str) else None,
+        code=None if code is None else str(code)[:_SHOWN],
     )
 
 
-def _check_event(event: ServerSentEvent, request_id: str | None, response: httpx.Response) -> None:
-    """Raise the typed error if the event is an error event (an echoed API key redacted)."""
+def _check_event(event: ServerSentEvent, request_id: str | None, redact: Redactor) -> None:
+    """Raise the typed error if the event is an error event (any echoed API key redacted
+    before the event is decoded)."""
     data = event.data
     if event.event != "error" and '"error"' not in data:
         return
-    data = redact(data, response)
-    try:
-        payload = json.loads(data)
-    except ValueError:
+    data = redact(data[:_KEPT])
+    payload = loads_or_none(data)
+    if payload is None:
         if event.event == "error":
-            raise IgrisError(
-                f"error event in stream: {data[:200]}", request_id=request_id
-            ) from None
-        return  # not JSON at all: the parser reports it
+            raise IgrisError(f"error event in stream: {data[:_SHOWN]}", request_id=request_id)
+        return  # not JSON at all (or cut to its prefix): the parser reports it
     if event.event == "error" or (isinstance(payload, dict) and payload.get("error")):
         raise _error_event(payload, request_id)
 
@@ -75,7 +116,9 @@ def _check_event(event: ServerSentEvent, request_id: str | None, response: httpx
 def _stream_broken(exc: httpx.HTTPError, events: int, request_id: str | None) -> IgrisError:
     if isinstance(exc, httpx.TimeoutException):
         return IgrisTimeoutError(
-            f"stream timed out after {events} events: {exc}", request_id=request_id
+            f"stream timed out after {events} events (no event within the client's timeout, "
+            f"or past its stream_timeout): {exc}",
+            request_id=request_id,
         )
     return IgrisStreamError(
         f"stream broken after {events} events, before [DONE]: {exc or type(exc).__name__}",
@@ -91,25 +134,59 @@ def _stream_ended(events: int, request_id: str | None) -> IgrisStreamError:
 
 
 class _StreamBase(Generic[T]):
-    def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        parse: Callable[[str], T],
+        settings: StreamSettings | None = None,
+    ) -> None:
         self.response = response
         self.request_id: str | None = response.headers.get(protocol.REQUEST_ID_HEADER)
         self.completed = False
         self._parse = parse
         self._events = 0
+        if settings is None:  # a stream built by hand: redact the key its request carried
+            settings = StreamSettings(Redactor(secret_from_request(response)), started=0.0)
+        self._settings = settings
+        started = settings.started or time.monotonic()
+        total = settings.total_timeout
+        self._total_at = None if total is None else started + total
+        self._deadline = Deadline(None)
+        self._deadline.at = self._next_at(started)
+
+    def _next_at(self, now: float) -> float | None:
+        """When the next event must have arrived."""
+        gap = self._settings.event_timeout
+        at = None if gap is None else now + gap
+        if self._total_at is None:
+            return at
+        return self._total_at if at is None else min(at, self._total_at)
+
+    def _event_seen(self) -> None:
+        self._deadline.at = self._next_at(time.monotonic())
+
+    def _decoders(self, content_encoding: str | None) -> tuple[BodyDecoder, SSEDecoder]:
+        try:
+            body = BodyDecoder(content_encoding)
+        except ValueError as exc:
+            raise IgrisDecodeError(
+                str(exc), status_code=self.response.status_code, request_id=self.request_id
+            ) from None
+        return body, SSEDecoder(self._settings.max_event_bytes)
 
     def _item(self, event: ServerSentEvent) -> T:
-        _check_event(event, self.request_id, self.response)
+        _check_event(event, self.request_id, self._settings.redact)
         try:
             item = self._parse(event.data)
-        except (ValidationError, ValueError) as exc:
-            data = redact(event.data, self.response)  # never an echoed API key
+        except (ValidationError, ValueError, RecursionError):
+            data = self._settings.redact(event.data[:_KEPT])  # never an echoed API key
+            # Not chained: the parser's error quotes the event (pydantic's input_value=...).
             raise IgrisDecodeError(
-                f"malformed stream event after {self._events} events: {data[:200]!r}",
+                f"malformed stream event after {self._events} events: {data[:_SHOWN]!r}",
                 request_id=self.request_id,
                 body=data,
                 status_code=self.response.status_code,
-            ) from (exc if data == event.data else None)  # the parser's error quotes the data
+            ) from None
         self._events += 1
         return item
 
@@ -126,23 +203,31 @@ class Stream(_StreamBase[T]):
 
     # The live generator is held weakly: a `for` loop that breaks early drops the last strong
     # reference, and CPython then finalises it at once, which closes the response.
-    def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
-        super().__init__(response, parse)
+    def __init__(
+        self,
+        response: httpx.Response,
+        parse: Callable[[str], T],
+        settings: StreamSettings | None = None,
+    ) -> None:
+        super().__init__(response, parse, settings)
         self._generator: weakref.ref[Generator[T, None, None]] | None = None
         self._held: Generator[T, None, None] | None = None
 
     def _iterate(self) -> Generator[T, None, None]:
-        decoder = SSEDecoder()
+        raw_chunks, encoding = raw_body(self.response)
+        body, decoder = self._decoders(encoding)
         try:
-            chunks = self.response.iter_bytes()
-            for raw in chunks:
-                for event in decoder.feed(raw):
-                    if event.data == protocol.SSE_DONE:
-                        self.completed = True
-                        for _ in chunks:  # read to the end, so the connection can be reused
-                            pass
-                        return
-                    yield self._item(event)
+            for raw in read_sync(raw_chunks, self._deadline):
+                for piece in body.decode(raw):
+                    events = decoder.feed(piece)
+                    for event in events:
+                        if event.data == protocol.SSE_DONE:
+                            # Done: whatever the server sends after it is not read.
+                            self.completed = True
+                            return
+                        yield self._item(event)
+                    if events:  # the caller asked for more: the wait for the next starts
+                        self._event_seen()
             for event in decoder.close():
                 if event.data == protocol.SSE_DONE:
                     self.completed = True
@@ -150,6 +235,8 @@ class Stream(_StreamBase[T]):
                 yield self._item(event)
         except httpx.HTTPError as exc:
             raise _stream_broken(exc, self._events, self.request_id) from exc
+        except ValueError as exc:  # a corrupt compressed body
+            raise IgrisStreamError(str(exc), request_id=self.request_id) from None
         finally:
             self.response.close()
         raise _stream_ended(self._events, self.request_id)
@@ -200,23 +287,32 @@ class AsyncStream(_StreamBase[T]):
                 ...
     """
 
-    def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
-        super().__init__(response, parse)
+    def __init__(
+        self,
+        response: httpx.Response,
+        parse: Callable[[str], T],
+        settings: StreamSettings | None = None,
+    ) -> None:
+        super().__init__(response, parse, settings)
         self._generator: weakref.ref[AsyncGenerator[T, None]] | None = None
         self._held: AsyncGenerator[T, None] | None = None
 
     async def _iterate(self) -> AsyncGenerator[T, None]:
-        decoder = SSEDecoder()
+        raw_chunks, encoding = raw_body_async(self.response)
+        body, decoder = self._decoders(encoding)
+        chunks = read_async(raw_chunks, self._deadline)
         try:
-            chunks = self.response.aiter_bytes()
             async for raw in chunks:
-                for event in decoder.feed(raw):
-                    if event.data == protocol.SSE_DONE:
-                        self.completed = True
-                        async for _ in chunks:  # read to the end: the connection is reused
-                            pass
-                        return
-                    yield self._item(event)
+                for piece in body.decode(raw):
+                    events = decoder.feed(piece)
+                    for event in events:
+                        if event.data == protocol.SSE_DONE:
+                            # Done: whatever the server sends after it is not read.
+                            self.completed = True
+                            return
+                        yield self._item(event)
+                    if events:  # the caller asked for more: the wait for the next starts
+                        self._event_seen()
             for event in decoder.close():
                 if event.data == protocol.SSE_DONE:
                     self.completed = True
@@ -224,7 +320,10 @@ class AsyncStream(_StreamBase[T]):
                 yield self._item(event)
         except httpx.HTTPError as exc:
             raise _stream_broken(exc, self._events, self.request_id) from exc
+        except ValueError as exc:  # a corrupt compressed body
+            raise IgrisStreamError(str(exc), request_id=self.request_id) from None
         finally:
+            await chunks.aclose()
             await self.response.aclose()
         raise _stream_ended(self._events, self.request_id)
 
@@ -289,9 +388,9 @@ class ChatCompletionStream(Stream[ChatCompletionChunk]):
     """A chat-completion stream. Chunks are normalised by a :class:`StreamAccumulator` as they
     arrive; :meth:`get_final_response` gives the assembled answer once the stream is read."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, settings: StreamSettings | None = None) -> None:
         self.accumulator = StreamAccumulator()
-        super().__init__(response, _chat_parser(self.accumulator))
+        super().__init__(response, _chat_parser(self.accumulator), settings)
 
     def get_final_response(self) -> ChatCompletionResponse:
         """The whole answer (text, tool calls, usage), after the stream reached ``[DONE]``."""
@@ -307,9 +406,9 @@ class ChatCompletionStream(Stream[ChatCompletionChunk]):
 class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     """The async form of :class:`ChatCompletionStream`."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, settings: StreamSettings | None = None) -> None:
         self.accumulator = StreamAccumulator()
-        super().__init__(response, _chat_parser(self.accumulator))
+        super().__init__(response, _chat_parser(self.accumulator), settings)
 
     def get_final_response(self) -> ChatCompletionResponse:
         """The whole answer (text, tool calls, usage), after the stream reached ``[DONE]``."""

@@ -11,6 +11,7 @@ event loop by itself (``igris_core``'s transport). A model given its own ``http_
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import httpx
 from pydantic import SecretStr
 
 from igris_core import AsyncIgris, Igris, IgrisInputError, protocol
+from igris_core._config import limits_of, state_without_secrets
 
 __all__ = [
     "ClientSpec",
@@ -51,15 +53,26 @@ class ClientSpec:
     metadata: Mapping[str, str] | None
     http_client: httpx.Client | None = None
     http_async_client: httpx.AsyncClient | None = None
+    limits: tuple[int, int, float | None] = (
+        protocol.DEFAULT_MAX_RESPONSE_BYTES,
+        protocol.DEFAULT_MAX_EVENT_BYTES,
+        None,
+    )
+    """``max_response_bytes``, ``max_event_bytes``, ``stream_timeout``."""
 
     def key(self) -> tuple[Any, ...]:
         """The connection settings that decide whether two models can share a pool."""
+        # Without a key of its own (an unpickled model), the model uses IGRIS_API_KEY as it is
+        # now: a pool built for another value of it must not be shared.
         return (
-            self.api_key.get_secret_value() if self.api_key is not None else None,
+            self.api_key.get_secret_value()
+            if self.api_key is not None
+            else os.environ.get(protocol.ENV_API_KEY),
             self.base_url,
             repr(self.timeout),
             self.max_retries,
             tuple(sorted((self.default_headers or {}).items())),
+            self.limits,
         )
 
     def connection_kwargs(self) -> dict[str, Any]:
@@ -72,6 +85,9 @@ class ClientSpec:
             if self.max_retries is None
             else self.max_retries,
             "default_headers": self.default_headers,
+            "max_response_bytes": self.limits[0],
+            "max_event_bytes": self.limits[1],
+            "stream_timeout": self.limits[2],
         }
 
     @property
@@ -163,6 +179,7 @@ def _spec_of(model: Any) -> ClientSpec:
         metadata=model.igris_metadata,
         http_client=model.http_client,
         http_async_client=model.http_async_client,
+        limits=limits_of(model),
     )
 
 
@@ -179,7 +196,9 @@ def clients_of(model: Any) -> Clients:
 
 def state_without_clients(state: dict[Any, Any]) -> dict[Any, Any]:
     """A pydantic ``__getstate__`` result without the clients and the ``httpx`` clients (not
-    picklable; rebuilt on first use, over default connection pools)."""
+    picklable; rebuilt on first use, over default connection pools), and without the key (the
+    unpickled model reads ``IGRIS_API_KEY`` at first use)."""
+    state = state_without_secrets(state)
     fields = dict(state["__dict__"])
     fields["http_client"] = None
     fields["http_async_client"] = None

@@ -299,6 +299,12 @@ class ChatIgris(BaseChatModel):
     """Seconds per request (or an ``httpx.Timeout``); ``None`` waits forever."""
     max_retries: int | None = protocol.DEFAULT_MAX_RETRIES
     """Retries of a failed request (408, 429, 5xx, no answer); 0 turns them off."""
+    max_response_bytes: int = protocol.DEFAULT_MAX_RESPONSE_BYTES
+    """The largest answer accepted, after decompression (``IgrisResponseTooLargeError``)."""
+    max_event_bytes: int = protocol.DEFAULT_MAX_EVENT_BYTES
+    """The largest stream line or event (``IgrisStreamError`` beyond it)."""
+    stream_timeout: float | None = None
+    """An optional limit, in seconds, on the whole of a stream."""
     temperature: float | None = None
     """Sampling temperature."""
     max_tokens: int | None = None

@@ -149,6 +149,8 @@ class IgrisEmbeddings(BaseModel, Embeddings):
     """Seconds per request (or an ``httpx.Timeout``); ``None`` waits forever."""
     max_retries: int | None = protocol.DEFAULT_MAX_RETRIES
     """Retries of a failed request (408, 429, 5xx, no answer); 0 turns them off."""
+    max_response_bytes: int = protocol.DEFAULT_MAX_RESPONSE_BYTES
+    """The largest answer accepted, after decompression (``IgrisResponseTooLargeError``)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other body fields, passed through unchanged."""
     default_headers: dict[str, str] | None = None

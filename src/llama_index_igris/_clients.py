@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from igris_core._config import limits_of, state_without_secrets
 from igris_core.client import AsyncIgris, Igris
 from igris_core.model_ref import parse_model
 
@@ -28,6 +29,9 @@ CLIENT_FIELDS = frozenset(
         "igris_user",
         "igris_trace_id",
         "igris_metadata",
+        "max_response_bytes",
+        "max_event_bytes",
+        "stream_timeout",
     }
 )
 """The model fields that shape the clients: assigning one builds a new :class:`ClientSet`."""
@@ -74,7 +78,11 @@ class ClientSet:
 
 def client_options(model: Any) -> dict[str, Any]:
     """The client options of an IgrisLLM or IgrisEmbedding (both name their fields alike)."""
+    max_response_bytes, max_event_bytes, stream_timeout = limits_of(model)
     return {
+        "max_response_bytes": max_response_bytes,
+        "max_event_bytes": max_event_bytes,
+        "stream_timeout": stream_timeout,
         "api_key": model.api_key,
         "base_url": model.base_url,
         "timeout": model.timeout,
@@ -130,15 +138,16 @@ class ClientOwner:
         object.__setattr__(self, "api_key", clients.sync().api_key)  # the resolved key
 
     def __getstate__(self) -> dict[Any, Any]:
-        # Clients hold sockets and locks: pickle without them; unpickling runs __init__ again,
-        # which rebuilds them (LlamaIndex pickles models for multiprocessing pipelines).
+        # Clients hold sockets and locks: pickle without them (they are rebuilt at first use;
+        # LlamaIndex pickles models for multiprocessing pipelines). Nor the key: the unpickled
+        # model reads IGRIS_API_KEY in its own process.
         private = self.__pydantic_private__  # type: ignore[attr-defined]
-        object.__setattr__(self, "__pydantic_private__", None)
+        object.__setattr__(self, "__pydantic_private__", {**(private or {}), "_clients": None})
         try:
             state: dict[Any, Any] = super().__getstate__()  # type: ignore[misc]
         finally:
             object.__setattr__(self, "__pydantic_private__", private)
-        return state
+        return state_without_secrets(state)
 
     def _client_set(self) -> ClientSet:
         clients = self._clients

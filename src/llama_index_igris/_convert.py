@@ -350,10 +350,10 @@ def _arguments(raw: dict[str, Any] | str) -> dict[str, Any]:
         return {}
     try:
         parsed = json.loads(raw)
-    except JSONDecodeError:
+    except (JSONDecodeError, RecursionError):  # a hostile answer may nest without end
         try:
             parsed = parse_partial_json(raw)  # a streamed call still in progress
-        except (ValueError, TypeError, JSONDecodeError):
+        except (ValueError, TypeError, JSONDecodeError, RecursionError):
             return {}
     return parsed if isinstance(parsed, dict) else {}
 

@@ -93,6 +93,10 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
     max_retries: int = Field(
         default=protocol.DEFAULT_MAX_RETRIES, ge=0, description="Retries of failed requests."
     )
+    max_response_bytes: int = Field(
+        default=protocol.DEFAULT_MAX_RESPONSE_BYTES,
+        description="The largest answer accepted, after decompression.",
+    )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="More request fields sent with every call."
     )

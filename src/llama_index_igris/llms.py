@@ -149,6 +149,16 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         ge=0,
         description="Retries of failed requests (408, 429, 5xx, no answer); 0 turns them off.",
     )
+    max_response_bytes: int = Field(
+        default=protocol.DEFAULT_MAX_RESPONSE_BYTES,
+        description="The largest answer accepted, after decompression.",
+    )
+    max_event_bytes: int = Field(
+        default=protocol.DEFAULT_MAX_EVENT_BYTES, description="The largest stream line or event."
+    )
+    stream_timeout: float | None = Field(
+        default=None, description="An optional limit, in seconds, on the whole of a stream."
+    )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="More request fields sent with every call."
     )

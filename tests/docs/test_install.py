@@ -17,9 +17,9 @@ from packaging.requirements import Requirement
 
 from tests.docs.snippets import code_blocks
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
+else:  # Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def _install_section() -> str:
 
 def _names(requirements: list[str]) -> set[str]:
     """Distribution names (extras of this project expanded to ``extra:<name>``)."""
-    names = set()
+    names: set[str] = set()
     for line in requirements:
         req = Requirement(line)
         if req.name == SELF:

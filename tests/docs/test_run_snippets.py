@@ -16,7 +16,7 @@ RUNNER = Path(__file__).with_name("run_snippets.py")
 def _run(tmp_path: Path, *codes: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     doc = tmp_path / "DOC.md"
     lines: list[str] = []
-    blocks = []
+    blocks: list[dict[str, object]] = []
     for code in codes:
         lines.append("```python")
         blocks.append(

@@ -1,5 +1,5 @@
 """Faults injected by the local gateway, over real HTTP, for every client class and call shape
-(docs/protocol.md, "Errors", "Retries", "Streaming").
+(PROTOCOL.md, "Errors", "Retries", "Streaming"; issue 8, "Faults").
 
 Each test counts the attempts the gateway saw (its audit trail: one entry per HTTP attempt) and
 the waits the client chose between them (``delays``: ``retry_delay`` patched to record and not
@@ -63,12 +63,6 @@ def conn(gw: LocalGateway) -> Conn:
     return Conn(gw.base_url, gw.api_key)
 
 
-def is_typed(error: BaseException, cls: type[BaseException]) -> bool:
-    """``error`` is exactly ``cls``, or (raised by langchain_igris) its subclass of the same name
-    that is also the matching langchain_core model error."""
-    return type(error) is cls or (isinstance(error, cls) and type(error).__name__ == cls.__name__)
-
-
 def check_answer(target: Target, result: Any) -> None:
     """The whole answer came back: the full text, or a whole vector."""
     if target.kind == "embed":
@@ -88,27 +82,28 @@ def on_route(entries: list[Any], target: Target) -> None:
 def test_429_retry_after_is_honoured_then_success(
     gw: LocalGateway, conn: Conn, delays: list[Delay], target: Target, record_case: Any
 ) -> None:
-    gw.inject_fault(SLUG, Fault(status=429, times=1, retry_after=0.25))
+    gw.inject_fault(SLUG, Fault(status=429, times=1, retry_after=1))
     check_answer(target, target(conn.but(max_retries=2)))
-    entries = gw.audit
+    entries = audit_after(gw, 2)  # a stream is closed at [DONE], maybe before the audit entry
     record_case("429 Retry-After, then success", len(entries))
     assert statuses(entries) == [429, 200]
     on_route(entries, target)
     # The wait before the retry is the server's Retry-After, not the client's own backoff.
-    assert delays == [Delay(0, 0.25, 0.25)]
+    assert delays == [Delay(0, 1.0, 1.0)]
 
 
 @pytest.mark.parametrize("client", ["sync", "async"])
 def test_429_retry_after_is_really_waited(gw: LocalGateway, conn: Conn, client: str) -> None:
-    """Without the patched delay: the retry comes no sooner than the Retry-After asked."""
-    gw.inject_fault(SLUG, Fault(status=429, times=1, retry_after=0.3))
+    """Without the patched delay: the retry comes no sooner than the Retry-After asked (whole
+    seconds: RFC 9110 has no fractions, and a fraction is ignored for the client's backoff)."""
+    gw.inject_fault(SLUG, Fault(status=429, times=1, retry_after=1))
     call = igris_chat if client == "sync" else aigris_chat
     started = time.monotonic()
     assert call(conn) == EXPECTED_TEXT
     entries = gw.audit
     assert statuses(entries) == [429, 200]
-    assert entries[1].time - entries[0].time >= 0.29
-    assert time.monotonic() - started >= 0.3
+    assert entries[1].time - entries[0].time >= 0.99
+    assert time.monotonic() - started >= 1.0
 
 
 @all_targets
@@ -157,7 +152,8 @@ def test_5xx_for_the_first_calls_is_retried_then_success(
 ) -> None:
     gw.inject_fault(SLUG, Fault(status=status, times=2))
     check_answer(target, target(conn.but(max_retries=2)))
-    entries = gw.audit
+    # A stream is closed at [DONE], maybe before the gateway has written its audit entry.
+    entries = audit_after(gw, 3)
     record_case(f"{status} x2, then success", len(entries))
     assert statuses(entries) == [status, status, 200]
     on_route(entries, target)
@@ -219,7 +215,7 @@ def test_4xx_is_never_retried(
         target(conn.but(max_retries=3))
     entries = gw.audit
     record_case(f"{status} never retried", len(entries))
-    assert is_typed(info.value, CLIENT_ERRORS[status])
+    assert type(info.value) is CLIENT_ERRORS[status]
     assert info.value.status_code == status
     assert info.value.request_id == entries[0].request_id
     assert statuses(entries) == [status]
@@ -334,7 +330,7 @@ def test_error_event_midstream_raises_the_typed_error(
     # The client stops at the error event, maybe before the gateway has written its entry.
     entries = audit_after(gw, 1)
     record_case("error event mid-stream", len(entries))
-    assert is_typed(info.value, ERROR_EVENTS[status])
+    assert type(info.value) is ERROR_EVENTS[status]
     assert info.value.status_code == status
     assert info.value.code == "fault_injected"
     assert info.value.request_id == entries[0].request_id
@@ -397,12 +393,12 @@ def test_timeout_is_retried(
 def test_retry_after_is_capped(
     gw: LocalGateway, conn: Conn, delays: list[Delay], client: str
 ) -> None:
-    """A Retry-After of two minutes is honoured only up to the cap (60 s, docs/protocol.md,
-    "Retries")."""
+    """A Retry-After of two minutes is honoured only up to the cap (docs/protocol.md: 60 s);
+    the parsed value itself is capped like the wait."""
     gw.inject_fault(SLUG, Fault(status=503, times=1, retry_after=120))
     call = igris_chat if client == "sync" else aigris_chat
     assert call(conn) == EXPECTED_TEXT
-    assert delays == [Delay(0, 120.0, 60.0)]
+    assert delays == [Delay(0, 60.0, 60.0)]
 
 
 def _stalling_stream(handler: BaseHTTPRequestHandler, seen: Seen) -> None:

@@ -26,6 +26,7 @@ from igris_core import (
     Igris,
     IgrisDecodeError,
     IgrisError,
+    IgrisInputError,
     IgrisStreamError,
     igris_context,
 )
@@ -155,11 +156,36 @@ def test_llama_index_serialisation_keeps_the_key_out(secret: str, record_case: A
         assert "api_key" not in model.to_dict()
 
 
-def test_pickled_models_carry_the_key_only_inside_the_secret(secret: str) -> None:
-    """Pickling (multiprocessing) keeps a working key but no readable copy in reprs."""
-    for name, model in _framework_objects(secret, "http://127.0.0.1:9").items():
-        restored = pickle.loads(pickle.dumps(model))
-        assert_secret_absent(repr(restored), secret, f"repr(unpickled {name})")
+def _use(name: str, model: Any) -> object:
+    """One call through a framework object."""
+    calls: dict[str, Callable[[Any], object]] = {
+        "ChatIgris": lambda m: m.invoke(PROMPT),
+        "IgrisEmbeddings": lambda m: m.embed_query(PROMPT),
+        "IgrisLLM": lambda m: m.complete(PROMPT),
+        "IgrisEmbedding": lambda m: m.get_text_embedding(PROMPT),
+    }
+    return calls[name](model)
+
+
+def test_pickles_carry_no_key_and_take_it_from_the_environment(
+    secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pickles (multiprocessing, Ray, Celery) hold no key in any form; the unpickled object
+    reads IGRIS_API_KEY in its own process at first use, and says so when it is missing."""
+    from igris_core.local_gateway import GatewayConfig
+
+    with LocalGateway(GatewayConfig(keys={"default": secret})) as gw:
+        for name, model in _framework_objects(secret, gw.base_url).items():
+            blob = pickle.dumps(model)
+            assert_secret_absent(blob.decode("latin-1"), secret, f"pickle of {name}")
+            monkeypatch.delenv("IGRIS_API_KEY", raising=False)
+            with pytest.raises(IgrisInputError, match="IGRIS_API_KEY environment variable"):
+                _use(name, pickle.loads(blob))
+                pytest.fail(f"unpickled {name} ran without a key")
+            monkeypatch.setenv("IGRIS_API_KEY", secret)
+            restored = pickle.loads(blob)
+            assert _use(name, restored)
+            assert_secret_absent(repr(restored), secret, f"repr(unpickled {name})")
 
 
 # --- errors at construction -------------------------------------------------------------------
@@ -298,7 +324,8 @@ def test_decode_errors_keep_the_raw_text_when_it_holds_no_key(secret: str) -> No
     ):
         client.chat.completions.create(model=CHAT_MODEL, messages=MESSAGES)
     assert info.value.body == '{"id": "x", "choices": ['
-    assert info.value.__cause__ is not None  # the parser's reason is kept when it is safe
+    assert "Invalid JSON" in info.value.message  # the parser's reason, without its input
+    assert info.value.__cause__ is None  # never chained: the parser's error quotes the body
 
 
 # --- DEBUG logs of whole calls ---------------------------------------------------------------

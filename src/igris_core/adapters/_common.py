@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from igris_core import protocol
+from igris_core._answer import Redactor, loads_or_none
 from igris_core.client import AsyncIgris, Igris
 from igris_core.errors import IgrisInputTypeError
 from igris_core.identity import Identity, current_context, identity_headers, resolve_identity
@@ -256,6 +257,58 @@ def _install(client: Any, route: AdapterRoute, configure: Configure) -> None:
 
     client.copy = _mark(copy)
     client.with_options = client.copy
+    _install_guards(client)
+
+
+def _install_guards(client: Any) -> None:
+    """Two more hooks of the Stainless SDKs, shadowed on the instance:
+
+    - ``_prepare_options`` (every attempt, before the request is built): redirects are not
+      followed, as by the core client. httpx would carry the ``X-Igris-*`` headers (and resend
+      the prompt) to whatever origin a 307 names; the redirect reaches the caller as the SDK's
+      status error instead.
+    - ``_make_status_error`` (every error answer): the message and parsed body the SDK error
+      carries are redacted (:class:`~igris_core._answer.Redactor`). ``err.response`` stays
+      the SDK's raw ``httpx.Response``, which the adapter cannot touch.
+    """
+    if inspect.iscoroutinefunction(type(client)._prepare_options):
+
+        async def prepare_options_async(options: Any) -> Any:
+            options = await type(client)._prepare_options(client, options)
+            options.follow_redirects = False
+            return options
+
+        client._prepare_options = _mark(prepare_options_async)
+    else:
+
+        def prepare_options(options: Any) -> Any:
+            options = type(client)._prepare_options(client, options)
+            options.follow_redirects = False
+            return options
+
+        client._prepare_options = _mark(prepare_options)
+
+    def make_status_error(err_msg: str, *, body: object, response: Any) -> Any:
+        redact = Redactor(_state_of(client).route.api_key)
+        return type(client)._make_status_error(
+            client, redact(err_msg), body=_redacted_json(body, redact), response=response
+        )
+
+    client._make_status_error = _mark(make_status_error)
+
+
+def _redacted_json(value: object, redact: Redactor) -> object:
+    """A parsed JSON body (or text) with any echo of the key redacted."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return redact(value)
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return redact(repr(value))
+    cleaned = redact(text)
+    return value if cleaned == text else loads_or_none(cleaned)
 
 
 def adapt(client: Any, route: AdapterRoute, configure: Configure) -> None:

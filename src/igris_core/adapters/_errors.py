@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from igris_core import protocol
-from igris_core._transport import error_from_response
+from igris_core._answer import Answer, Redactor, error_from_answer
 from igris_core.errors import (
     IgrisConnectionError,
     IgrisDecodeError,
@@ -32,7 +32,6 @@ from igris_core.streaming import _error_event as error_event  # the Igris stream
 __all__ = ["to_igris_error"]
 
 _SDKS = ("openai", "anthropic")
-_REDACTED = "***"
 
 
 def _sdk_class(name: str) -> tuple[type[BaseException], ...]:
@@ -55,24 +54,25 @@ def _secrets(request: Any) -> list[str]:
 
 
 def _redact(text: str, secrets: list[str]) -> str:
+    """``text`` without any echo of the credentials, in whatever escaping (the same redaction
+    the Igris client applies to its own answers)."""
     for secret in secrets:
-        text = text.replace(secret, _REDACTED)
+        text = Redactor(secret)(text)
     return text
 
 
-def _as_httpx_response(response: Any, secrets: list[str]) -> httpx.Response:
-    """A read ``httpx.Response`` with the SDK response's status, headers and (redacted) body.
-
-    The SDK response may be an ``httpx`` or an ``httpx2`` object; copying it lets the one
-    function that maps gateway answers build the error.
-    """
-    request = response.request
-    body = _redact(response.text, secrets)
-    return httpx.Response(
-        response.status_code,
-        headers=[(name, _redact(value, secrets)) for name, value in response.headers.items()],
-        content=body.encode(),
-        request=httpx.Request(str(request.method), _redact(str(request.url), secrets)),
+def _as_answer(response: Any, secrets: list[str]) -> Answer:
+    """The SDK response (an ``httpx`` or ``httpx2`` object) as the client's bounded answer, so
+    that the one function that maps gateway answers builds the error."""
+    headers = httpx.Headers(
+        [(name, _redact(value, secrets)) for name, value in response.headers.items()]
+    )
+    return Answer(
+        status_code=response.status_code,
+        reason_phrase=str(getattr(response, "reason_phrase", "")),
+        headers=headers,
+        content=_redact(response.text, secrets).encode(),
+        redact=Redactor(secrets[0] if secrets else ""),  # the body is redacted already
     )
 
 
@@ -129,7 +129,7 @@ def to_igris_error(exc: object) -> IgrisError:
 def _status_error(exc: Any) -> IgrisError:
     if exc.response.status_code < 400:  # anthropic: an error event in a 200 stream
         return _event_error(exc)
-    return error_from_response(_as_httpx_response(exc.response, _secrets(exc.request)))
+    return error_from_answer(_as_answer(exc.response, _secrets(exc.request)))
 
 
 def _event_error(exc: Any) -> IgrisError:
@@ -153,13 +153,14 @@ def _connection_error(exc: Any) -> IgrisError:
 
 def _decode_error(exc: Any) -> IgrisError:
     secrets = _secrets(exc.request)
-    copy = _as_httpx_response(exc.response, secrets)
+    answer = _as_answer(exc.response, secrets)
+    where = f"{exc.request.method} {_redact(str(exc.request.url), secrets)}"
     return IgrisDecodeError(
-        f"the answer to {copy.request.method} {copy.request.url} does not have the shape the "
-        f"SDK expects: {_redact(str(exc), secrets)}",
-        status_code=copy.status_code,
-        request_id=copy.headers.get(protocol.REQUEST_ID_HEADER),
-        body=copy.text,
+        f"the answer to {where} does not have the shape the SDK expects: "
+        f"{_redact(str(exc), secrets)}",
+        status_code=answer.status_code,
+        request_id=answer.request_id,
+        body=answer.safe_text(),
     )
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from igris_core._requests import parse_chat, prepare_chat
 from igris_core.identity import Identity
 from igris_core.resources._identity_args import call_identity
-from igris_core.streaming import AsyncChatCompletionStream, ChatCompletionStream
+from igris_core.streaming import AsyncChatCompletionStream, ChatCompletionStream, StreamSettings
 from igris_core.types.chat import ChatCompletionResponse, ChatMessage
 
 if TYPE_CHECKING:
@@ -108,10 +108,10 @@ class Completions:
             call_identity(identity, igris_user, igris_trace_id, igris_metadata),
             extra_headers,
         )
-        response = client._transport.send(client._options, prepared, stream=stream)
         if stream:
-            return ChatCompletionStream(response)
-        return parse_chat(response)
+            opened = client._transport.open_stream(client._options, prepared)
+            return ChatCompletionStream(opened.response, StreamSettings.of(client._options, opened))
+        return parse_chat(client._transport.request(client._options, prepared))
 
 
 class AsyncCompletions:
@@ -189,10 +189,11 @@ class AsyncCompletions:
             call_identity(identity, igris_user, igris_trace_id, igris_metadata),
             extra_headers,
         )
-        response = await client._transport.send(client._options, prepared, stream=stream)
         if stream:
-            return AsyncChatCompletionStream(response)
-        return parse_chat(response)
+            opened = await client._transport.open_stream(client._options, prepared)
+            settings = StreamSettings.of(client._options, opened)
+            return AsyncChatCompletionStream(opened.response, settings)
+        return parse_chat(await client._transport.request(client._options, prepared))
 
 
 class Chat:

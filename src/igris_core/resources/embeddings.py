@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from igris_core._requests import parse_embeddings, prepare_embeddings
+from igris_core._requests import embedding_count, parse_embeddings, prepare_embeddings
 from igris_core.identity import Identity
 from igris_core.resources._identity_args import call_identity
 from igris_core.types.embeddings import EmbeddingResponse
@@ -63,8 +63,8 @@ class Embeddings:
             call_identity(identity, igris_user, igris_trace_id, igris_metadata),
             extra_headers,
         )
-        response = client._transport.send(client._options, prepared)
-        return parse_embeddings(response, encoding_format)
+        answer = client._transport.request(client._options, prepared)
+        return parse_embeddings(answer, encoding_format, embedding_count(input))
 
 
 class AsyncEmbeddings:
@@ -101,5 +101,5 @@ class AsyncEmbeddings:
             call_identity(identity, igris_user, igris_trace_id, igris_metadata),
             extra_headers,
         )
-        response = await client._transport.send(client._options, prepared)
-        return parse_embeddings(response, encoding_format)
+        answer = await client._transport.request(client._options, prepared)
+        return parse_embeddings(answer, encoding_format, embedding_count(input))

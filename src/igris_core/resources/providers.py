@@ -30,7 +30,7 @@ class LlmProviders:
         """
         client = self._client
         return parse_providers(
-            client._transport.send(client._options, prepare_providers(client._options))
+            client._transport.request(client._options, prepare_providers(client._options))
         )
 
 
@@ -43,5 +43,5 @@ class AsyncLlmProviders:
     async def list(self) -> list[LlmProviderInfo]:
         """Async form of :meth:`LlmProviders.list`."""
         client = self._client
-        response = await client._transport.send(client._options, prepare_providers(client._options))
-        return parse_providers(response)
+        prepared = prepare_providers(client._options)
+        return parse_providers(await client._transport.request(client._options, prepared))
