@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from typing_extensions import Self
 
 from igris_core import protocol
+from igris_core._tracing import StreamTrace, wrap_async_stream_iterator, wrap_stream_iterator
 from igris_core._transport import redact
 from igris_core.accumulator import StreamAccumulator
 from igris_core.errors import (
@@ -91,8 +92,14 @@ def _stream_ended(events: int, request_id: str | None) -> IgrisStreamError:
 
 
 class _StreamBase(Generic[T]):
-    def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        parse: Callable[[str], T],
+        trace: StreamTrace | None = None,
+    ) -> None:
         self.response = response
+        self._trace = trace  # the call's span, ended with the stream
         self.request_id: str | None = response.headers.get(protocol.REQUEST_ID_HEADER)
         self.completed = False
         self._parse = parse
@@ -126,8 +133,13 @@ class Stream(_StreamBase[T]):
 
     # The live generator is held weakly: a `for` loop that breaks early drops the last strong
     # reference, and CPython then finalises it at once, which closes the response.
-    def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
-        super().__init__(response, parse)
+    def __init__(
+        self,
+        response: httpx.Response,
+        parse: Callable[[str], T],
+        trace: StreamTrace | None = None,
+    ) -> None:
+        super().__init__(response, parse, trace)
         self._generator: weakref.ref[Generator[T, None, None]] | None = None
         self._held: Generator[T, None, None] | None = None
 
@@ -161,7 +173,7 @@ class Stream(_StreamBase[T]):
                 raise IgrisStreamError(
                     "the stream was closed before its end", request_id=self.request_id
                 )
-            generator = self._iterate()
+            generator = wrap_stream_iterator(self._trace, self._iterate(), self)
             self._generator = weakref.ref(generator)
         return generator
 
@@ -177,6 +189,8 @@ class Stream(_StreamBase[T]):
         if generator is not None:
             generator.close()
         self.response.close()
+        if self._trace is not None:
+            self._trace.end(self, None)  # closed before it was read
 
     def __enter__(self) -> Self:
         return self
@@ -200,8 +214,13 @@ class AsyncStream(_StreamBase[T]):
                 ...
     """
 
-    def __init__(self, response: httpx.Response, parse: Callable[[str], T]) -> None:
-        super().__init__(response, parse)
+    def __init__(
+        self,
+        response: httpx.Response,
+        parse: Callable[[str], T],
+        trace: StreamTrace | None = None,
+    ) -> None:
+        super().__init__(response, parse, trace)
         self._generator: weakref.ref[AsyncGenerator[T, None]] | None = None
         self._held: AsyncGenerator[T, None] | None = None
 
@@ -235,7 +254,7 @@ class AsyncStream(_StreamBase[T]):
                 raise IgrisStreamError(
                     "the stream was closed before its end", request_id=self.request_id
                 )
-            generator = self._iterate()
+            generator = wrap_async_stream_iterator(self._trace, self._iterate(), self)
             self._generator = weakref.ref(generator)
         return generator
 
@@ -251,6 +270,8 @@ class AsyncStream(_StreamBase[T]):
         if generator is not None:
             await generator.aclose()
         await self.response.aclose()
+        if self._trace is not None:
+            self._trace.end(self, None)  # closed before it was read
 
     async def __aenter__(self) -> Self:
         return self
@@ -289,9 +310,9 @@ class ChatCompletionStream(Stream[ChatCompletionChunk]):
     """A chat-completion stream. Chunks are normalised by a :class:`StreamAccumulator` as they
     arrive; :meth:`get_final_response` gives the assembled answer once the stream is read."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, trace: StreamTrace | None = None) -> None:
         self.accumulator = StreamAccumulator()
-        super().__init__(response, _chat_parser(self.accumulator))
+        super().__init__(response, _chat_parser(self.accumulator), trace)
 
     def get_final_response(self) -> ChatCompletionResponse:
         """The whole answer (text, tool calls, usage), after the stream reached ``[DONE]``."""
@@ -307,9 +328,9 @@ class ChatCompletionStream(Stream[ChatCompletionChunk]):
 class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     """The async form of :class:`ChatCompletionStream`."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, trace: StreamTrace | None = None) -> None:
         self.accumulator = StreamAccumulator()
-        super().__init__(response, _chat_parser(self.accumulator))
+        super().__init__(response, _chat_parser(self.accumulator), trace)
 
     def get_final_response(self) -> ChatCompletionResponse:
         """The whole answer (text, tool calls, usage), after the stream reached ``[DONE]``."""

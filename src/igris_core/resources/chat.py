@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from igris_core._requests import parse_chat, prepare_chat
+from igris_core._tracing import gateway_call
 from igris_core.identity import Identity
 from igris_core.resources._identity_args import call_identity
 from igris_core.streaming import AsyncChatCompletionStream, ChatCompletionStream
@@ -108,10 +109,11 @@ class Completions:
             call_identity(identity, igris_user, igris_trace_id, igris_metadata),
             extra_headers,
         )
-        response = client._transport.send(client._options, prepared, stream=stream)
-        if stream:
-            return ChatCompletionStream(response)
-        return parse_chat(response)
+        with gateway_call("chat", model, prepared) as call:
+            response = client._transport.send(client._options, call.request, stream=stream)
+            if stream:
+                return ChatCompletionStream(response, trace=call.for_stream())
+            return call.done(parse_chat(response))
 
 
 class AsyncCompletions:
@@ -189,10 +191,11 @@ class AsyncCompletions:
             call_identity(identity, igris_user, igris_trace_id, igris_metadata),
             extra_headers,
         )
-        response = await client._transport.send(client._options, prepared, stream=stream)
-        if stream:
-            return AsyncChatCompletionStream(response)
-        return parse_chat(response)
+        with gateway_call("chat", model, prepared) as call:
+            response = await client._transport.send(client._options, call.request, stream=stream)
+            if stream:
+                return AsyncChatCompletionStream(response, trace=call.for_stream())
+            return call.done(parse_chat(response))
 
 
 class Chat:
