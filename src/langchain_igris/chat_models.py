@@ -40,6 +40,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from igris_core import Identity, IgrisInputError, parse_model, protocol
+from igris_core._tracing import run_trace_scope
 from langchain_igris._clients import (
     Clients,
     clients_of,
@@ -63,6 +64,7 @@ from langchain_igris._identity import (
     run_metadata,
     set_run_metadata,
 )
+from langchain_igris._runs import LS_PROVIDER, current_model_run, model_run_scope, run_trace_id
 
 __all__ = ["ChatIgris"]
 
@@ -87,7 +89,8 @@ _SPELLINGS = {
     "stop_sequences": "stop",
 }
 
-_Request = tuple[str, list[dict[str, Any]], dict[str, Any], Identity | None, Any]
+# model, wire messages, body fields, identity, extra headers, the run's automatic trace id
+_Request = tuple[str, list[dict[str, Any]], dict[str, Any], Identity | None, Any, str | None]
 
 
 def _refusal_check(message: BaseMessage) -> None:
@@ -395,7 +398,7 @@ class ChatIgris(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         model = kwargs.get("model")
         params = LangSmithParams(
-            ls_provider="igris",
+            ls_provider=LS_PROVIDER,
             ls_model_name=model if isinstance(model, str) else self.model,
             ls_model_type="chat",
         )
@@ -442,16 +445,17 @@ class ChatIgris(BaseChatModel):
         """See ``BaseChatModel.generate``; also records the run's ``igris_*`` metadata."""
         token = set_run_metadata(metadata)
         try:
-            return super().generate(
-                messages,
-                stop,
-                callbacks,
-                tags=tags,
-                metadata=metadata,
-                run_name=run_name,
-                run_id=run_id,
-                **kwargs,
-            )
+            with model_run_scope():
+                return super().generate(
+                    messages,
+                    stop,
+                    callbacks,
+                    tags=tags,
+                    metadata=metadata,
+                    run_name=run_name,
+                    run_id=run_id,
+                    **kwargs,
+                )
         finally:
             reset_run_metadata(token)
 
@@ -470,16 +474,17 @@ class ChatIgris(BaseChatModel):
         """See ``BaseChatModel.agenerate``; also records the run's ``igris_*`` metadata."""
         token = set_run_metadata(metadata)
         try:
-            return await super().agenerate(
-                messages,
-                stop,
-                callbacks,
-                tags=tags,
-                metadata=metadata,
-                run_name=run_name,
-                run_id=run_id,
-                **kwargs,
-            )
+            with model_run_scope():
+                return await super().agenerate(
+                    messages,
+                    stop,
+                    callbacks,
+                    tags=tags,
+                    metadata=metadata,
+                    run_name=run_name,
+                    run_id=run_id,
+                    **kwargs,
+                )
         finally:
             reset_run_metadata(token)
 
@@ -497,7 +502,8 @@ class ChatIgris(BaseChatModel):
         try:
             token = set_run_metadata(config.get("metadata"))
             try:
-                first = next(chunks, _END)  # the request is sent here
+                with model_run_scope():
+                    first = next(chunks, _END)  # the request is sent here
             finally:
                 reset_run_metadata(token)
             if first is _END:
@@ -523,7 +529,8 @@ class ChatIgris(BaseChatModel):
         try:
             token = set_run_metadata(config.get("metadata"))
             try:
-                first = await anext(chunks, _END)  # the request is sent here
+                with model_run_scope():
+                    first = await anext(chunks, _END)  # the request is sent here
             finally:
                 reset_run_metadata(token)
             if first is _END:
@@ -551,6 +558,7 @@ class ChatIgris(BaseChatModel):
         if metadata is UNSET:
             metadata = run_manager.metadata if run_manager is not None else None
         identity = call_identity(kwargs, metadata)
+        run_id = run_manager.run_id if run_manager is not None else current_model_run()
         fields = self._default_params()
         if kwargs:
             fields.update(kwargs)
@@ -567,7 +575,8 @@ class ChatIgris(BaseChatModel):
             fields["response_format"] = response_format_to_wire(response_format)
         if stream and (fields.get("n") or 1) > 1:
             raise IgrisInputError(f"invalid n {fields['n']!r}: n must be 1 when streaming")
-        return model, messages_to_wire(messages), fields, identity, extra_headers
+        wire = messages_to_wire(messages)
+        return model, wire, fields, identity, extra_headers, run_trace_id(run_id)
 
     def _stream_options(self, stream_usage: bool | None, fields: dict[str, Any]) -> None:
         options = fields.get("stream_options")
@@ -585,16 +594,17 @@ class ChatIgris(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
-        model, wire, fields, identity, headers = self._prepare(
+        model, wire, fields, identity, headers, trace = self._prepare(
             messages, stop, kwargs, run_manager, stream=False
         )
-        response = (
-            self._clients()
-            .sync()
-            .chat.completions.create(
-                model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+        with run_trace_scope(trace):
+            response = (
+                self._clients()
+                .sync()
+                .chat.completions.create(
+                    model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+                )
             )
-        )
         return chat_result(response, model)
 
     async def _agenerate(
@@ -605,16 +615,17 @@ class ChatIgris(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
-        model, wire, fields, identity, headers = self._prepare(
+        model, wire, fields, identity, headers, trace = self._prepare(
             messages, stop, kwargs, run_manager, stream=False
         )
-        response = (
-            await self._clients()
-            .async_()
-            .chat.completions.create(
-                model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+        with run_trace_scope(trace):
+            response = (
+                await self._clients()
+                .async_()
+                .chat.completions.create(
+                    model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+                )
             )
-        )
         return chat_result(response, model)
 
     def _stream(
@@ -626,20 +637,21 @@ class ChatIgris(BaseChatModel):
         stream_usage: bool | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, wire, fields, identity, headers = self._prepare(
+        model, wire, fields, identity, headers, trace = self._prepare(
             messages, stop, kwargs, run_manager, stream=True
         )
         self._stream_options(stream_usage, fields)
         client = self._clients().sync()
         convert = StreamConverter.convert
-        stream = client.chat.completions.create(
-            model=model,
-            messages=wire,
-            stream=True,
-            identity=identity,
-            extra_headers=headers,
-            **fields,
-        )
+        with run_trace_scope(trace):
+            stream = client.chat.completions.create(
+                model=model,
+                messages=wire,
+                stream=True,
+                identity=identity,
+                extra_headers=headers,
+                **fields,
+            )
         with stream:
             for chunk in stream:
                 generation = convert(chunk)
@@ -666,20 +678,21 @@ class ChatIgris(BaseChatModel):
         stream_usage: bool | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, wire, fields, identity, headers = self._prepare(
+        model, wire, fields, identity, headers, trace = self._prepare(
             messages, stop, kwargs, run_manager, stream=True
         )
         self._stream_options(stream_usage, fields)
         client = self._clients().async_()
         convert = StreamConverter.convert
-        stream = await client.chat.completions.create(
-            model=model,
-            messages=wire,
-            stream=True,
-            identity=identity,
-            extra_headers=headers,
-            **fields,
-        )
+        with run_trace_scope(trace):
+            stream = await client.chat.completions.create(
+                model=model,
+                messages=wire,
+                stream=True,
+                identity=identity,
+                extra_headers=headers,
+                **fields,
+            )
         async with stream:
             async for chunk in stream:
                 generation = convert(chunk)
