@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tracers.context import register_configure_hook
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ROOT_RUNS",
     "RootRuns",
     "current_model_run",
+    "enclosing_run_trace_id",
     "model_run_scope",
     "run_trace_id",
 ]
@@ -195,3 +197,12 @@ def run_trace_id(run_id: UUID | None) -> str | None:
         return None
     root = ROOT_RUNS.root_of(run_id)
     return None if root is None else str(root)
+
+
+def enclosing_run_trace_id() -> str | None:
+    """The automatic trace id for code that runs inside a LangChain run without a run manager
+    of its own (embeddings called by a retriever or a tool): the root of the run whose child
+    configuration is current."""
+    config = var_child_runnable_config.get()
+    callbacks = config.get("callbacks") if config else None
+    return run_trace_id(getattr(callbacks, "parent_run_id", None))

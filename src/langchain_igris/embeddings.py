@@ -21,12 +21,14 @@ from pydantic import (
 )
 
 from igris_core import IgrisInputError, IgrisInputTypeError, parse_model, protocol
+from igris_core._tracing import run_trace_scope
 from langchain_igris._clients import (
     Clients,
     clients_of,
     rename_arguments,
     state_without_clients,
 )
+from langchain_igris._runs import enclosing_run_trace_id
 
 __all__ = ["IgrisEmbeddings"]
 
@@ -212,11 +214,12 @@ class IgrisEmbeddings(BaseModel, Embeddings):
         bar = _progress(len(texts), self.show_progress_bar)
         vectors: list[list[float]] = []
         try:
-            for batch in self._batches(texts, chunk_size):
-                response = create(model=self.model, input=batch, **fields)
-                vectors.extend(cast_vectors(response.data))
-                if bar is not None:
-                    bar.update(len(batch))
+            with run_trace_scope(enclosing_run_trace_id()):
+                for batch in self._batches(texts, chunk_size):
+                    response = create(model=self.model, input=batch, **fields)
+                    vectors.extend(cast_vectors(response.data))
+                    if bar is not None:
+                        bar.update(len(batch))
         finally:
             if bar is not None:
                 bar.close()
@@ -255,10 +258,11 @@ class IgrisEmbeddings(BaseModel, Embeddings):
                 bar.update(len(batch))
 
         try:
-            if len(batches) == 1:
-                await run(0, batches[0])
-            else:
-                await _all_or_nothing(run(i, batch) for i, batch in enumerate(batches))
+            with run_trace_scope(enclosing_run_trace_id()):  # the batches' tasks inherit it
+                if len(batches) == 1:
+                    await run(0, batches[0])
+                else:
+                    await _all_or_nothing(run(i, batch) for i, batch in enumerate(batches))
         finally:
             if bar is not None:
                 bar.close()

@@ -178,3 +178,33 @@ async def test_request_id_on_every_async_and_agent_answer(gw: LocalGateway) -> N
     ids = [a.response_metadata.get("igris_request_id") for a in answers]
     assert ids == [e.request_id for e in gw.audit if e.route == "chat"]
     assert len(ids) == 4
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+async def test_a_retrieval_chain_embedding_and_chat_share_the_run_id(
+    gw: LocalGateway, use_async: bool
+) -> None:
+    from langchain_core.vectorstores import InMemoryVectorStore
+
+    from langchain_igris import IgrisEmbeddings
+
+    store = InMemoryVectorStore.from_texts(
+        ["Paris has the Eiffel Tower.", "Octopuses have three hearts."],
+        IgrisEmbeddings(model="@openai-prod/text-embedding-3-small"),
+    )
+    gw.reset()
+    chain = (
+        store.as_retriever(search_kwargs={"k": 1})
+        | RunnableLambda(lambda docs: {"context": docs[0].page_content})
+        | ChatPromptTemplate.from_messages([("human", "Answer from: {context}")])
+        | ChatIgris(model="@openai-prod/gpt-4o")
+    )
+    run_id = uuid.uuid4()
+    if use_async:
+        await chain.ainvoke("Which tower is in Paris?", config={"run_id": run_id})
+    else:
+        chain.invoke("Which tower is in Paris?", config={"run_id": run_id})
+    assert [(e.route, e.trace_id) for e in gw.audit] == [
+        ("embeddings", str(run_id)),
+        ("chat", str(run_id)),
+    ]
