@@ -15,6 +15,7 @@ from igris_core import protocol
 from igris_core._answer import Answer, decode_error
 from igris_core._codec import b64_to_floats
 from igris_core._config import ClientOptions, check_headers
+from igris_core._tracing import trace_headers
 from igris_core._transport import PreparedRequest
 from igris_core.errors import IgrisInputError, IgrisInputTypeError
 from igris_core.identity import Identity, current_context, identity_headers, resolve_identity
@@ -47,7 +48,8 @@ def request_headers(
     extra: Mapping[str, str] | None = None,
     content_headers: Mapping[str, str] = _JSON,
 ) -> dict[str, str]:
-    """Headers of one request: the client's, the resolved identity's, then ``extra``."""
+    """Headers of one request: the client's, the resolved identity's, the tracing headers
+    (an automatic trace id when no layer sets one, ``traceparent``), then ``extra``."""
     context = current_context()
     headers = dict(options.static_headers)
     headers.update(content_headers)
@@ -57,6 +59,9 @@ def request_headers(
         resolved = resolve_identity(identity, context, options.identity)
     if not resolved.is_empty or body_user is not None:
         headers.update(identity_headers(resolved, body_user))
+    tracing = trace_headers(resolved.trace_id is not None)
+    if tracing is not None:
+        headers.update(tracing)
     if extra:
         headers.update(check_headers(extra, "extra_headers"))
     return headers

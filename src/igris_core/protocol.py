@@ -64,6 +64,7 @@ USER_HEADER: Final = "X-Igris-User"
 TRACE_ID_HEADER: Final = "X-Igris-Trace-Id"
 METADATA_HEADER_PREFIX: Final = "X-Igris-Metadata-"
 REQUEST_ID_HEADER: Final = "X-Igris-Request-Id"
+TRACEPARENT_HEADER: Final = "traceparent"  # W3C Trace Context (docs/protocol.md, "Tracing")
 RETRY_AFTER_HEADER: Final = "Retry-After"
 RETRY_AFTER_MS_HEADER: Final = "retry-after-ms"
 USER_AGENT_PREFIX: Final = "igris-integrations-python/"

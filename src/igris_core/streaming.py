@@ -26,6 +26,7 @@ from typing_extensions import Self
 from igris_core import protocol
 from igris_core._answer import BodyDecoder, Redactor, loads_or_none, raw_body, raw_body_async
 from igris_core._deadline import Deadline, read_async, read_sync
+from igris_core._tracing import StreamTrace, wrap_async_stream_iterator, wrap_stream_iterator
 from igris_core._transport import secret_from_request
 from igris_core.accumulator import StreamAccumulator
 from igris_core.errors import (
@@ -139,8 +140,10 @@ class _StreamBase(Generic[T]):
         response: httpx.Response,
         parse: Callable[[str], T],
         settings: StreamSettings | None = None,
+        trace: StreamTrace | None = None,
     ) -> None:
         self.response = response
+        self._trace = trace  # the call's span, ended with the stream
         self.request_id: str | None = response.headers.get(protocol.REQUEST_ID_HEADER)
         self.completed = False
         self._parse = parse
@@ -208,8 +211,9 @@ class Stream(_StreamBase[T]):
         response: httpx.Response,
         parse: Callable[[str], T],
         settings: StreamSettings | None = None,
+        trace: StreamTrace | None = None,
     ) -> None:
-        super().__init__(response, parse, settings)
+        super().__init__(response, parse, settings, trace)
         self._generator: weakref.ref[Generator[T, None, None]] | None = None
         self._held: Generator[T, None, None] | None = None
 
@@ -248,7 +252,7 @@ class Stream(_StreamBase[T]):
                 raise IgrisStreamError(
                     "the stream was closed before its end", request_id=self.request_id
                 )
-            generator = self._iterate()
+            generator = wrap_stream_iterator(self._trace, self._iterate(), self)
             self._generator = weakref.ref(generator)
         return generator
 
@@ -264,6 +268,8 @@ class Stream(_StreamBase[T]):
         if generator is not None:
             generator.close()
         self.response.close()
+        if self._trace is not None:
+            self._trace.end(self, None)  # closed before it was read
 
     def __enter__(self) -> Self:
         return self
@@ -292,8 +298,9 @@ class AsyncStream(_StreamBase[T]):
         response: httpx.Response,
         parse: Callable[[str], T],
         settings: StreamSettings | None = None,
+        trace: StreamTrace | None = None,
     ) -> None:
-        super().__init__(response, parse, settings)
+        super().__init__(response, parse, settings, trace)
         self._generator: weakref.ref[AsyncGenerator[T, None]] | None = None
         self._held: AsyncGenerator[T, None] | None = None
 
@@ -334,7 +341,7 @@ class AsyncStream(_StreamBase[T]):
                 raise IgrisStreamError(
                     "the stream was closed before its end", request_id=self.request_id
                 )
-            generator = self._iterate()
+            generator = wrap_async_stream_iterator(self._trace, self._iterate(), self)
             self._generator = weakref.ref(generator)
         return generator
 
@@ -350,6 +357,8 @@ class AsyncStream(_StreamBase[T]):
         if generator is not None:
             await generator.aclose()
         await self.response.aclose()
+        if self._trace is not None:
+            self._trace.end(self, None)  # closed before it was read
 
     async def __aenter__(self) -> Self:
         return self
@@ -388,9 +397,14 @@ class ChatCompletionStream(Stream[ChatCompletionChunk]):
     """A chat-completion stream. Chunks are normalised by a :class:`StreamAccumulator` as they
     arrive; :meth:`get_final_response` gives the assembled answer once the stream is read."""
 
-    def __init__(self, response: httpx.Response, settings: StreamSettings | None = None) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        settings: StreamSettings | None = None,
+        trace: StreamTrace | None = None,
+    ) -> None:
         self.accumulator = StreamAccumulator()
-        super().__init__(response, _chat_parser(self.accumulator), settings)
+        super().__init__(response, _chat_parser(self.accumulator), settings, trace)
 
     def get_final_response(self) -> ChatCompletionResponse:
         """The whole answer (text, tool calls, usage), after the stream reached ``[DONE]``."""
@@ -406,9 +420,14 @@ class ChatCompletionStream(Stream[ChatCompletionChunk]):
 class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     """The async form of :class:`ChatCompletionStream`."""
 
-    def __init__(self, response: httpx.Response, settings: StreamSettings | None = None) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        settings: StreamSettings | None = None,
+        trace: StreamTrace | None = None,
+    ) -> None:
         self.accumulator = StreamAccumulator()
-        super().__init__(response, _chat_parser(self.accumulator), settings)
+        super().__init__(response, _chat_parser(self.accumulator), settings, trace)
 
     def get_final_response(self) -> ChatCompletionResponse:
         """The whole answer (text, tool calls, usage), after the stream reached ``[DONE]``."""

@@ -18,6 +18,7 @@ from langchain_core.messages import AIMessageChunk
 
 from igris_core import Identity, igris_context
 from langchain_igris._identity import reset_run_metadata, set_run_metadata
+from langchain_igris._runs import model_run_scope
 
 __all__ = ["ain_scope", "in_scope"]
 
@@ -30,11 +31,12 @@ def _request_scope(metadata: Mapping[str, Any] | None, scope: Identity | None) -
     ``igris_context`` scope the stream was created in (it wins over the current one)."""
     token = set_run_metadata(metadata)
     try:
-        if scope is None:
-            yield
-        else:
-            with igris_context(scope.user, scope.trace_id, scope.metadata):
+        with model_run_scope():
+            if scope is None:
                 yield
+            else:
+                with igris_context(scope.user, scope.trace_id, scope.metadata):
+                    yield
     finally:
         reset_run_metadata(token)
 

@@ -51,6 +51,7 @@ from igris_core import (
     parse_model,
     protocol,
 )
+from igris_core._tracing import run_trace_scope
 from igris_core.profiles import model_profile
 from langchain_igris._clients import (
     Clients,
@@ -79,6 +80,7 @@ from langchain_igris._identity import (
     run_metadata,
     set_run_metadata,
 )
+from langchain_igris._runs import LS_PROVIDER, current_model_run, model_run_scope, run_trace_id
 from langchain_igris._schema import drop_added_nulls
 from langchain_igris._scope import ain_scope, in_scope
 from langchain_igris._tokens import count_messages, count_text, encoding_for
@@ -128,7 +130,8 @@ _OPENAI_CLIENT_ONLY = {
     "context_management": _RESPONSES_ONLY,
 }
 
-_Request = tuple[str, list[dict[str, Any]], dict[str, Any], Identity | None, Any]
+# model, wire messages, body fields, identity, extra headers, the run's automatic trace id
+_Request = tuple[str, list[dict[str, Any]], dict[str, Any], Identity | None, Any, str | None]
 
 
 def _refusal_check(message: BaseMessage) -> None:
@@ -524,7 +527,7 @@ class ChatIgris(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         model = kwargs.get("model")
         params = LangSmithParams(
-            ls_provider="igris",
+            ls_provider=LS_PROVIDER,
             ls_model_name=model if isinstance(model, str) else self.model,
             ls_model_type="chat",
         )
@@ -571,16 +574,17 @@ class ChatIgris(BaseChatModel):
         """See ``BaseChatModel.generate``; also records the run's ``igris_*`` metadata."""
         token = set_run_metadata(metadata)
         try:
-            return super().generate(
-                messages,
-                stop,
-                callbacks,
-                tags=tags,
-                metadata=metadata,
-                run_name=run_name,
-                run_id=run_id,
-                **kwargs,
-            )
+            with model_run_scope():
+                return super().generate(
+                    messages,
+                    stop,
+                    callbacks,
+                    tags=tags,
+                    metadata=metadata,
+                    run_name=run_name,
+                    run_id=run_id,
+                    **kwargs,
+                )
         finally:
             reset_run_metadata(token)
 
@@ -599,16 +603,17 @@ class ChatIgris(BaseChatModel):
         """See ``BaseChatModel.agenerate``; also records the run's ``igris_*`` metadata."""
         token = set_run_metadata(metadata)
         try:
-            return await super().agenerate(
-                messages,
-                stop,
-                callbacks,
-                tags=tags,
-                metadata=metadata,
-                run_name=run_name,
-                run_id=run_id,
-                **kwargs,
-            )
+            with model_run_scope():
+                return await super().agenerate(
+                    messages,
+                    stop,
+                    callbacks,
+                    tags=tags,
+                    metadata=metadata,
+                    run_name=run_name,
+                    run_id=run_id,
+                    **kwargs,
+                )
         finally:
             reset_run_metadata(token)
 
@@ -660,6 +665,7 @@ class ChatIgris(BaseChatModel):
         if metadata is UNSET:
             metadata = run_manager.metadata if run_manager is not None else None
         identity = call_identity(kwargs, metadata)
+        run_id = run_manager.run_id if run_manager is not None else current_model_run()
         fields = self._default_params()
         if kwargs:
             fields.update(kwargs)
@@ -676,7 +682,8 @@ class ChatIgris(BaseChatModel):
             fields["response_format"] = response_format_to_wire(response_format)
         if stream and (fields.get("n") or 1) > 1:
             raise IgrisInputError(f"invalid n {fields['n']!r}: n must be 1 when streaming")
-        return model, messages_to_wire(messages), fields, identity, extra_headers
+        wire = messages_to_wire(messages)
+        return model, wire, fields, identity, extra_headers, run_trace_id(run_id)
 
     def _headers(self, headers: dict[str, str] | None) -> dict[str, str] | None:
         """The answer's headers when ``include_response_headers`` asks for them."""
@@ -699,16 +706,21 @@ class ChatIgris(BaseChatModel):
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
         with langchain_errors():
-            model, wire, fields, identity, headers = self._prepare(
+            model, wire, fields, identity, headers, trace = self._prepare(
                 messages, stop, kwargs, run_manager, stream=False
             )
-            response = (
-                self._clients()
-                .sync()
-                .chat.completions.create(
-                    model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+            with run_trace_scope(trace):
+                response = (
+                    self._clients()
+                    .sync()
+                    .chat.completions.create(
+                        model=model,
+                        messages=wire,
+                        identity=identity,
+                        extra_headers=headers,
+                        **fields,
+                    )
                 )
-            )
         return chat_result(response, model, self._headers(response.igris_headers))
 
     async def _agenerate(
@@ -720,16 +732,21 @@ class ChatIgris(BaseChatModel):
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
         with langchain_errors():
-            model, wire, fields, identity, headers = self._prepare(
+            model, wire, fields, identity, headers, trace = self._prepare(
                 messages, stop, kwargs, run_manager, stream=False
             )
-            response = (
-                await self._clients()
-                .async_()
-                .chat.completions.create(
-                    model=model, messages=wire, identity=identity, extra_headers=headers, **fields
+            with run_trace_scope(trace):
+                response = (
+                    await self._clients()
+                    .async_()
+                    .chat.completions.create(
+                        model=model,
+                        messages=wire,
+                        identity=identity,
+                        extra_headers=headers,
+                        **fields,
+                    )
                 )
-            )
         return chat_result(response, model, self._headers(response.igris_headers))
 
     def _stream(
@@ -742,20 +759,21 @@ class ChatIgris(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         with langchain_errors():
-            model, wire, fields, identity, headers = self._prepare(
+            model, wire, fields, identity, headers, trace = self._prepare(
                 messages, stop, kwargs, run_manager, stream=True
             )
             self._stream_options(stream_usage, fields)
             client = self._clients().sync()
             convert = StreamConverter.convert
-            stream = client.chat.completions.create(
-                model=model,
-                messages=wire,
-                stream=True,
-                identity=identity,
-                extra_headers=headers,
-                **fields,
-            )
+            with run_trace_scope(trace):
+                stream = client.chat.completions.create(
+                    model=model,
+                    messages=wire,
+                    stream=True,
+                    identity=identity,
+                    extra_headers=headers,
+                    **fields,
+                )
             answer_headers = self._headers(dict(stream.response.headers))
             with stream:
                 for chunk in stream:
@@ -789,20 +807,21 @@ class ChatIgris(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         with langchain_errors():
-            model, wire, fields, identity, headers = self._prepare(
+            model, wire, fields, identity, headers, trace = self._prepare(
                 messages, stop, kwargs, run_manager, stream=True
             )
             self._stream_options(stream_usage, fields)
             client = self._clients().async_()
             convert = StreamConverter.convert
-            stream = await client.chat.completions.create(
-                model=model,
-                messages=wire,
-                stream=True,
-                identity=identity,
-                extra_headers=headers,
-                **fields,
-            )
+            with run_trace_scope(trace):
+                stream = await client.chat.completions.create(
+                    model=model,
+                    messages=wire,
+                    stream=True,
+                    identity=identity,
+                    extra_headers=headers,
+                    **fields,
+                )
             answer_headers = self._headers(dict(stream.response.headers))
             async with stream:
                 async for chunk in stream:

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from igris_core import IgrisInputError, IgrisInputTypeError, parse_model, protocol
+from igris_core._tracing import run_trace_scope
 from langchain_igris._clients import (
     Clients,
     clients_of,
@@ -28,6 +29,7 @@ from langchain_igris._clients import (
     state_without_clients,
 )
 from langchain_igris._errors import langchain_errors
+from langchain_igris._runs import enclosing_run_trace_id
 from langchain_igris._tokens import split_texts
 
 __all__ = ["IgrisEmbeddings"]
@@ -251,7 +253,7 @@ class IgrisEmbeddings(BaseModel, Embeddings):
         bar = _progress(len(texts), self.show_progress_bar)
         vectors: list[list[float]] = []
         try:
-            with langchain_errors():
+            with langchain_errors(), run_trace_scope(enclosing_run_trace_id()):
                 for batch in self._batches(texts, chunk_size):
                     response = create(model=self.model, input=batch, **fields)
                     vectors.extend(cast_vectors(response.data))
@@ -301,7 +303,8 @@ class IgrisEmbeddings(BaseModel, Embeddings):
                 bar.update(len(batch))
 
         try:
-            with langchain_errors():
+            # The batches' tasks inherit the run's trace id.
+            with langchain_errors(), run_trace_scope(enclosing_run_trace_id()):
                 if len(batches) == 1:
                     await run(0, batches[0])
                 else:

@@ -13,11 +13,13 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from igris_core import protocol
+from igris_core._tracing import run_trace_scope
 from igris_core.errors import IgrisInputTypeError
 from igris_core.model_ref import parse_model
 from igris_core.types.embeddings import EmbeddingResponse
 from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
 from llama_index_igris._keywords import refuse_unknown_keywords
+from llama_index_igris._spans import root_span_id
 
 __all__ = ["IgrisEmbedding"]
 
@@ -185,20 +187,25 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
     # --- embeddings ----------------------------------------------------------------------
 
     def _embed(self, texts: list[str]) -> list[Embedding]:
-        response = self._sync_client().embeddings.create(
-            model=self.model,
-            input=_check_texts(texts),
-            dimensions=self.dimensions,
-            **self.additional_kwargs,
-        )
+        with run_trace_scope(root_span_id()):
+            response = self._sync_client().embeddings.create(
+                model=self.model,
+                input=_check_texts(texts),
+                dimensions=self.dimensions,
+                **self.additional_kwargs,
+            )
         return _vectors(response)
 
     async def _aembed(self, texts: list[str]) -> list[Embedding]:
         _check_texts(texts)
         async with self._limit():
-            response = await self._async_client().embeddings.create(
-                model=self.model, input=texts, dimensions=self.dimensions, **self.additional_kwargs
-            )
+            with run_trace_scope(root_span_id()):
+                response = await self._async_client().embeddings.create(
+                    model=self.model,
+                    input=texts,
+                    dimensions=self.dimensions,
+                    **self.additional_kwargs,
+                )
         return _vectors(response)
 
     def _get_query_embedding(self, query: str) -> Embedding:

@@ -32,6 +32,7 @@ from llama_index.core.types import PydanticProgramMode
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from igris_core import IgrisInputError, IgrisInputTypeError, protocol
+from igris_core._tracing import run_trace_scope
 from igris_core.model_ref import parse_model
 from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
 from llama_index_igris._convert import (
@@ -46,6 +47,7 @@ from llama_index_igris._convert import (
 from llama_index_igris._identity import pop_call_identity
 from llama_index_igris._keywords import refuse_unknown_keywords
 from llama_index_igris._metadata import model_metadata
+from llama_index_igris._spans import root_span_id
 from llama_index_igris._stream_scope import install_stream_scope
 
 if TYPE_CHECKING:
@@ -300,15 +302,18 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self._request(messages, kwargs, False)
-        return chat_response(self._sync_client().chat.completions.create(**request))
+        with run_trace_scope(root_span_id()):
+            return chat_response(self._sync_client().chat.completions.create(**request))
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         # The request is sent when the generator is first read (as llama-index-llms-openai
         # does); the igris_context scope of this call is captured now.
         request = self._request(messages, kwargs, True)
+        trace = root_span_id()
 
         def gen() -> ChatResponseGen:
-            stream = self._sync_client().chat.completions.create(stream=True, **request)
+            with run_trace_scope(trace):
+                stream = self._sync_client().chat.completions.create(stream=True, **request)
             converter = ChatStreamConverter(stream.accumulator, stream.request_id)
             feed = converter.feed
             try:
@@ -366,15 +371,18 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self._request(messages, kwargs, False)
-        return chat_response(await self._async_client().chat.completions.create(**request))
+        with run_trace_scope(root_span_id()):
+            return chat_response(await self._async_client().chat.completions.create(**request))
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         request = self._request(messages, kwargs, True)
+        trace = root_span_id()
 
         async def gen() -> ChatResponseAsyncGen:
-            stream = await self._async_client().chat.completions.create(stream=True, **request)
+            with run_trace_scope(trace):
+                stream = await self._async_client().chat.completions.create(stream=True, **request)
             converter = ChatStreamConverter(stream.accumulator, stream.request_id)
             feed = converter.feed
             try:

@@ -22,6 +22,7 @@ from typing import Any
 
 from igris_core import protocol
 from igris_core._answer import Redactor, loads_or_none
+from igris_core._tracing import trace_headers
 from igris_core.client import AsyncIgris, Igris
 from igris_core.errors import IgrisInputTypeError
 from igris_core.identity import Identity, current_context, identity_headers, resolve_identity
@@ -158,7 +159,8 @@ def _body_user(request: Any) -> object:
 
 
 def apply_identity(route: AdapterRoute, url_prefix: str, request: Any) -> None:
-    """Add the ``X-Igris-*`` headers to a request bound for the adapted route.
+    """Add the ``X-Igris-*`` headers to a request bound for the adapted route, and the tracing
+    headers (an automatic trace id when none is set, ``traceparent`` inside a span).
 
     A header the request already carries (the SDK's ``extra_headers``) is kept. A request to a
     URL outside the route (an absolute URL given to ``client.get``, a base URL changed by hand)
@@ -168,6 +170,11 @@ def apply_identity(route: AdapterRoute, url_prefix: str, request: Any) -> None:
         return
     identity = route.resolve()
     present = request.headers
+    tracing = trace_headers(identity.trace_id is not None or protocol.TRACE_ID_HEADER in present)
+    if tracing is not None:
+        for name, value in tracing.items():
+            if name not in present:  # the SDK's own (or its instrumentation's) win
+                present[name] = value
     body_user = None
     if identity.user is None and protocol.USER_HEADER not in present:
         body_user = _body_user(request)

@@ -24,7 +24,9 @@ class AuditEntry:
     ``metadata`` keys are the ``X-Igris-Metadata-<key>`` suffixes as received (HTTP servers hand
     header names over lowercased); values are decoded. ``usage`` holds ``prompt_tokens``,
     ``completion_tokens`` and ``total_tokens`` when the call produced an answer. ``rule`` names the
-    deny rule or rate limit that refused the call.
+    deny rule or rate limit that refused the call. ``trace_id`` and ``traceparent`` are the
+    ``X-Igris-Trace-Id`` and W3C ``traceparent`` headers as received, so an entry can be found
+    from the application's own traces.
     """
 
     time: float
@@ -44,6 +46,7 @@ class AuditEntry:
     duration_ms: float = 0.0
     error_type: str | None = None
     rule: str | None = None
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ CONTEXT_SCOPE_KEY = "igris.context"
 _USER = protocol.USER_HEADER.lower().encode("latin-1")
 _TRACE = protocol.TRACE_ID_HEADER.lower().encode("latin-1")
 _META = protocol.METADATA_HEADER_PREFIX.lower().encode("latin-1")
+_TRACEPARENT = protocol.TRACEPARENT_HEADER.lower().encode("latin-1")
 
 
 def _header_text(raw: bytes) -> str:
@@ -47,6 +48,7 @@ class RequestContext:
     trace_id: str | None
     metadata: dict[str, str]
     ticket: int | None = None
+    traceparent: str | None = None
     time: float = field(default_factory=_time.time)
     started: float = field(default_factory=_time.perf_counter)
     key_id: str | None = None
@@ -89,19 +91,22 @@ class RequestContext:
             duration_ms=(_time.perf_counter() - self.started) * 1000.0,
             error_type=self.error_type,
             rule=self.rule,
+            traceparent=self.traceparent,
         )
 
 
 def new_context(scope: MutableMapping[str, Any], ticket: int | None = None) -> RequestContext:
     """Start the context of a request: request id, route, and identity headers decoded."""
     headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", [])
-    user = trace_id = None
+    user = trace_id = traceparent = None
     metadata: dict[str, str] = {}
     for name, value in headers:
         if name == _USER:
             user = _header_text(value)
         elif name == _TRACE:
             trace_id = _header_text(value)
+        elif name == _TRACEPARENT:
+            traceparent = value.decode("latin-1")
         elif name.startswith(_META) and len(name) > len(_META):
             metadata[name[len(_META) :].decode("latin-1")] = _header_text(value)
     path = str(scope.get("path", ""))
@@ -116,6 +121,7 @@ def new_context(scope: MutableMapping[str, Any], ticket: int | None = None) -> R
         trace_id=trace_id,
         metadata=metadata,
         ticket=ticket,
+        traceparent=traceparent,
     )
 
 

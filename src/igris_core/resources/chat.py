@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from igris_core._requests import parse_chat, prepare_chat
+from igris_core._tracing import gateway_call
 from igris_core.identity import Identity
 from igris_core.resources._identity_args import call_identity
 from igris_core.streaming import AsyncChatCompletionStream, ChatCompletionStream, StreamSettings
@@ -108,10 +109,12 @@ class Completions:
             call_identity(identity, igris_user, igris_trace_id, igris_metadata),
             extra_headers,
         )
-        if stream:
-            opened = client._transport.open_stream(client._options, prepared)
-            return ChatCompletionStream(opened.response, StreamSettings.of(client._options, opened))
-        return parse_chat(client._transport.request(client._options, prepared))
+        with gateway_call("chat", model, prepared) as call:
+            if stream:
+                opened = client._transport.open_stream(client._options, call.request)
+                settings = StreamSettings.of(client._options, opened)
+                return ChatCompletionStream(opened.response, settings, trace=call.for_stream())
+            return call.done(parse_chat(client._transport.request(client._options, call.request)))
 
 
 class AsyncCompletions:
@@ -189,11 +192,13 @@ class AsyncCompletions:
             call_identity(identity, igris_user, igris_trace_id, igris_metadata),
             extra_headers,
         )
-        if stream:
-            opened = await client._transport.open_stream(client._options, prepared)
-            settings = StreamSettings.of(client._options, opened)
-            return AsyncChatCompletionStream(opened.response, settings)
-        return parse_chat(await client._transport.request(client._options, prepared))
+        with gateway_call("chat", model, prepared) as call:
+            if stream:
+                opened = await client._transport.open_stream(client._options, call.request)
+                settings = StreamSettings.of(client._options, opened)
+                return AsyncChatCompletionStream(opened.response, settings, trace=call.for_stream())
+            answer = await client._transport.request(client._options, call.request)
+            return call.done(parse_chat(answer))
 
 
 class Chat:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from igris_core._requests import embedding_count, parse_embeddings, prepare_embeddings
+from igris_core._tracing import gateway_call
 from igris_core.identity import Identity
 from igris_core.resources._identity_args import call_identity
 from igris_core.types.embeddings import EmbeddingResponse
@@ -63,8 +64,9 @@ class Embeddings:
             call_identity(identity, igris_user, igris_trace_id, igris_metadata),
             extra_headers,
         )
-        answer = client._transport.request(client._options, prepared)
-        return parse_embeddings(answer, encoding_format, embedding_count(input))
+        with gateway_call("embeddings", model, prepared) as call:
+            answer = client._transport.request(client._options, call.request)
+            return call.done(parse_embeddings(answer, encoding_format, embedding_count(input)))
 
 
 class AsyncEmbeddings:
@@ -101,5 +103,6 @@ class AsyncEmbeddings:
             call_identity(identity, igris_user, igris_trace_id, igris_metadata),
             extra_headers,
         )
-        answer = await client._transport.request(client._options, prepared)
-        return parse_embeddings(answer, encoding_format, embedding_count(input))
+        with gateway_call("embeddings", model, prepared) as call:
+            answer = await client._transport.request(client._options, call.request)
+            return call.done(parse_embeddings(answer, encoding_format, embedding_count(input)))
