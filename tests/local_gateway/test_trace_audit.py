@@ -42,3 +42,14 @@ def test_calls_made_in_a_span_are_found_by_its_trace(gw: LocalGateway) -> None:
         assert match is not None and match["trace"] == hex_trace_id(app_span)
         span = calls[match["span"]]  # the gateway would join under the client's own span
         assert span.attributes["igris.request_id"] == entry.request_id
+
+
+def test_the_log_line_carries_the_traceparent(gw: LocalGateway, client: httpx.Client) -> None:
+    from igris_core.local_gateway.request_log import format_entry
+
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    client.post(CHAT, json=chat_body("hi"), headers={"traceparent": parent})
+    client.post(CHAT, json=chat_body("hi"))
+    with_parent, without = (format_entry(e) for e in gw.audit)
+    assert f"traceparent={parent}" in with_parent
+    assert "traceparent" not in without

@@ -91,7 +91,7 @@ class RequestContext:
             duration_ms=(_time.perf_counter() - self.started) * 1000.0,
             error_type=self.error_type,
             rule=self.rule,
-            traceparent=self.traceparent,
+            traceparent=None if anonymous else self.traceparent,
         )
 
 

@@ -48,6 +48,8 @@ def format_entry(entry: AuditEntry) -> str:
         f" user={_value(entry.user)} trace={_value(entry.trace_id)} tokens={tokens}"
         f" {entry.duration_ms:.1f}ms {entry.request_id}"
     )
+    if entry.traceparent:
+        line += f" traceparent={_value(entry.traceparent)}"
     if entry.stream:
         line += " stream"
     if entry.rule:
