@@ -31,6 +31,9 @@ _CONNECTION_FIELDS = {
     "upstream_base_url",
     "upstream_api_key_env",
     "embedding_dimensions",
+    "model_path",
+    "threads",
+    "max_queued",
 }
 _DENY_FIELDS = {"name", "key_id", "user", "connection", "model", "metadata", "pattern"}
 _RATE_FIELDS = {"name", "limit", "window", "per", "connection"}

@@ -130,6 +130,11 @@ class GatewayState:
             self._require(slug)
             self._scripts.setdefault(slug, deque()).extend(replies)
 
+    def has_scripted(self, slug: str) -> bool:
+        """Whether a scripted reply is queued for the connection."""
+        with self._lock:
+            return bool(self._scripts.get(slug))
+
     def next_scripted(self, slug: str) -> ScriptedReply | None:
         """Pop the connection's next scripted reply, if any."""
         with self._lock:
