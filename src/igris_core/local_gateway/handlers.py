@@ -148,9 +148,12 @@ class Handlers:
         async def events() -> AsyncIterator[SseEvent]:
             yield json_event(writer.role(0))
             item = first
-            while not isinstance(item, Finished):
-                yield json_event(writer.chunk(0, {"content": item}))
-                item = await anext(pieces)
+            try:
+                while not isinstance(item, Finished):
+                    yield json_event(writer.chunk(0, {"content": item}))
+                    item = await anext(pieces)
+            finally:
+                await pieces.aclose()  # frees the model's queue place, stops an abandoned answer
             ctx.usage = item.usage.to_audit()
             yield json_event(writer.chunk(0, {}, item.finish_reason))
             if conversation.include_usage:

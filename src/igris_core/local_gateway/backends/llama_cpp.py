@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import importlib.util
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -259,8 +258,10 @@ _MODELS: dict[tuple[Path, int], _Model] = {}
 
 
 def _model_for(connection: ConnectionConfig) -> _Model:
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise _missing_extra("llama-cpp-python")
+    try:
+        import llama_cpp  # noqa: F401  (imported once per process; the model loads later)
+    except ImportError:
+        raise _missing_extra("llama-cpp-python") from None
     path = Path(connection.model_path) if connection.model_path else bundled_model_path()
     key = (path.resolve(), connection.threads)
     with _MODELS_LOCK:
@@ -365,10 +366,11 @@ class LlamaCppBackend:
 
     def stream(
         self, connection: ConnectionConfig, conversation: Conversation
-    ) -> AsyncIterator[str | Finished]:
+    ) -> AsyncGenerator[str | Finished, None]:
         """The text of a one-choice answer, piece by piece as decoded, then :class:`Finished`.
 
-        The request is admitted (or refused) here, before the caller starts its response.
+        The request is admitted (or refused) here, before the caller starts its response; the
+        caller closes the generator (``aclose``) when done with it, which frees its place.
         """
         model = _model_for(connection)
         model.admit(connection.max_queued)
@@ -376,7 +378,7 @@ class LlamaCppBackend:
 
     async def _stream(
         self, model: _Model, conversation: Conversation
-    ) -> AsyncIterator[str | Finished]:
+    ) -> AsyncGenerator[str | Finished, None]:
         try:
             loop = asyncio.get_running_loop()
             queue: asyncio.Queue[str | None] = asyncio.Queue()
