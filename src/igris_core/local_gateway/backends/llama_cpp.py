@@ -281,7 +281,12 @@ def _model_messages(conversation: Conversation, hint: str | None) -> list[dict[s
     if not messages or messages[0]["role"] != "system":
         messages.insert(0, {"role": "system", "content": DEFAULT_SYSTEM_PROMPT})
     if hint is not None:
-        messages[0] = {"role": "system", "content": messages[0]["content"] + "\n" + hint}
+        # Right after the question: a small model follows the last words it read.
+        last = messages[-1]
+        if last["role"] == "user":
+            messages[-1] = {"role": "user", "content": last["content"] + "\n\n" + hint}
+        else:
+            messages.append({"role": "user", "content": hint})
     return messages
 
 
@@ -292,7 +297,7 @@ def _job(conversation: Conversation) -> _Job:
         tool = conversation.tool(forced)
         parameters = dict(tool.parameters) if tool is not None else {"type": "object"}
         about = f" ({tool.description})" if tool is not None and tool.description else ""
-        hint = f"Call the function {forced}{about}: reply with its arguments as a JSON object."
+        hint = f"Reply with the JSON arguments of the function {forced}{about}, from my message."
         schema = parameters
     fmt = conversation.response_format
     if forced is None and fmt is not None and fmt.kind == "json_schema":
