@@ -14,14 +14,18 @@ Five short sections, each printing what happens:
 Run it with ``make demo`` (or ``.venv/bin/python examples/quickstart.py``).
 
 By default it starts an offline :class:`~igris_core.local_gateway.LocalGateway` on 127.0.0.1 and
-makes no other network call. Its ``echo`` backend answers from the request itself (it repeats
-your last message), and the agent's two model turns are scripted with ``gw.script(...)``.
+makes no other network call. The chain, the agent and the RAG answer come from a real small
+model, SmolLM2-135M-Instruct run by llama.cpp inside the gateway (connection ``local``); the
+agent's first turn forces its tool call (a model this small cannot choose when to call one), the
+model decodes the arguments, and answers from the tool's result. The policy section uses the
+``echo`` backend (it repeats your last message), where deterministic answers read better.
 
 With ``IGRIS_BASE_URL`` and ``IGRIS_API_KEY`` both set, the same script talks to that gateway
-instead, with real models: ``IGRIS_DEMO_CHAT_MODEL`` (default ``@openai-prod/gpt-4o``) and
-``IGRIS_DEMO_EMBED_MODEL`` (default ``@openai-prod/text-embedding-3-small``). Sections 4 and 5
-need the local gateway's deny rules, rate limits and audit trail, so they are skipped there
-(see your gateway's dashboard for its audit trail).
+instead (a local gateway started from the command line is recognised by its ``X-Igris-Gateway``
+header and labelled as such), with its models: ``IGRIS_DEMO_CHAT_MODEL`` (default
+``@openai-prod/gpt-4o``) and ``IGRIS_DEMO_EMBED_MODEL`` (default
+``@openai-prod/text-embedding-3-small``). Sections 4 and 5 need the local gateway's deny rules,
+rate limits and audit trail, so they are skipped there (see your gateway's dashboard).
 """
 
 from __future__ import annotations
@@ -31,27 +35,38 @@ import re
 import sys
 import textwrap
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from langchain.agents import create_agent
+from langchain.agents.middleware import ModelRequest, ModelResponse, wrap_model_call
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
 from llama_index.core import Document, VectorStoreIndex
 
-from igris_core import IgrisPolicyDeniedError, IgrisRateLimitError, igris_context, parse_model
-from igris_core.local_gateway import AuditEntry, LocalGateway, ScriptedReply
+from igris_core import (
+    IgrisPolicyDeniedError,
+    IgrisRateLimitError,
+    igris_context,
+    parse_model,
+    protocol,
+)
+from igris_core.local_gateway import AuditEntry, LocalGateway
 from langchain_igris import ChatIgris
 from llama_index_igris import IgrisEmbedding, IgrisLLM
 
 HANDBOOK_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_CHAT_MODEL = "@openai-prod/gpt-4o"
 DEFAULT_EMBED_MODEL = "@openai-prod/text-embedding-3-small"
+# The real small model the local gateway serves, and its echo connection for the policy section.
+LOCAL_CHAT_MODEL = "@local/smollm2-135m-instruct"
+ECHO_CHAT_MODEL = DEFAULT_CHAT_MODEL
 # The fallback of section 4: another connection of the local gateway (Anthropic-style; it also
 # serves the OpenAI-compatible chat route ChatIgris uses).
 BACKUP_MODEL = "@anthropic-prod/claude-sonnet-4-6"
@@ -66,18 +81,37 @@ class Target:
 
     ``gateway`` is the in-process local gateway, or ``None`` for the gateway named by
     ``IGRIS_BASE_URL`` / ``IGRIS_API_KEY``. ``client_args`` are the ``base_url`` / ``api_key``
-    given to every model (empty for a real gateway: the classes read the environment).
+    given to every model (empty for a gateway from the environment: the classes read it).
+    ``echo_model`` serves the policy section; ``env_is_local`` is True when the gateway from the
+    environment is a local gateway (answers from its backends, not from real models).
     """
 
     gateway: LocalGateway | None
     chat_model: str
     embed_model: str
     client_args: dict[str, Any] = field(default_factory=dict)
+    echo_model: str = ECHO_CHAT_MODEL
+    env_is_local: bool = False
 
     @property
     def local(self) -> bool:
         """True when the demo runs on the offline local gateway."""
         return self.gateway is not None
+
+    @property
+    def real_model(self) -> bool:
+        """True when the chat model is a language model (not the echo backend)."""
+        return self.local or not self.env_is_local
+
+
+def is_local_gateway(base_url: str, api_key: str) -> bool:
+    """Whether the gateway at ``base_url`` is a local gateway (it says so in a header)."""
+    response = httpx.get(
+        base_url.rstrip("/") + protocol.PROVIDERS_PATH,
+        headers={protocol.AUTHORIZATION_HEADER: f"Bearer {api_key}"},
+        timeout=10,
+    )
+    return response.headers.get(protocol.GATEWAY_HEADER) == protocol.LOCAL_GATEWAY
 
 
 @contextmanager
@@ -85,13 +119,22 @@ def open_target() -> Iterator[Target]:
     """A real gateway when ``IGRIS_BASE_URL`` and ``IGRIS_API_KEY`` are both set, else a local
     gateway started for the duration of the demo."""
     if os.environ.get("IGRIS_BASE_URL") and os.environ.get("IGRIS_API_KEY"):
+        base_url = os.environ["IGRIS_BASE_URL"]
         target = Target(
             gateway=None,
             chat_model=os.environ.get("IGRIS_DEMO_CHAT_MODEL", DEFAULT_CHAT_MODEL),
             embed_model=os.environ.get("IGRIS_DEMO_EMBED_MODEL", DEFAULT_EMBED_MODEL),
+            env_is_local=is_local_gateway(base_url, os.environ["IGRIS_API_KEY"]),
+        )
+        target.echo_model = target.chat_model
+        kind = (
+            f"a local gateway ({protocol.GATEWAY_HEADER}: {protocol.LOCAL_GATEWAY}): answers "
+            "come from its backends (echo repeats the prompt), not from real models"
+            if target.env_is_local
+            else "real models"
         )
         print(
-            f"Gateway: {os.environ['IGRIS_BASE_URL']} (IGRIS_BASE_URL), real models:\n"
+            f"Gateway: {base_url} (IGRIS_BASE_URL), {kind}:\n"
             f"chat {target.chat_model} (IGRIS_DEMO_CHAT_MODEL), "
             f"embeddings {target.embed_model} (IGRIS_DEMO_EMBED_MODEL)."
         )
@@ -102,14 +145,20 @@ def open_target() -> Iterator[Target]:
     with LocalGateway() as gateway:
         print(
             "Gateway: an offline local gateway on 127.0.0.1, started in-process.\n"
-            "Its echo backend answers from the request itself (it repeats your last message);\n"
-            "set IGRIS_BASE_URL and IGRIS_API_KEY to run this demo against a real gateway."
+            f"Chat, agent and RAG: {LOCAL_CHAT_MODEL}, a real small model run by llama.cpp in the\n"
+            "gateway; policies: its echo backend (it repeats your last message).\n"
+            "Set IGRIS_BASE_URL and IGRIS_API_KEY to run this demo against a real gateway."
         )
         yield Target(
             gateway=gateway,
-            chat_model=DEFAULT_CHAT_MODEL,
+            chat_model=LOCAL_CHAT_MODEL,
             embed_model=DEFAULT_EMBED_MODEL,
-            client_args={"base_url": gateway.base_url, "api_key": gateway.api_key},
+            # A small model on a busy CPU can take a while: a longer read timeout than the default.
+            client_args={
+                "base_url": gateway.base_url,
+                "api_key": gateway.api_key,
+                "timeout": 300,
+            },
         )
 
 
@@ -199,27 +248,32 @@ def chain_section(target: Target) -> None:
 
 
 # --- 2. a tool-calling agent ----------------------------------------------------------------------
+@wrap_model_call
+def force_first_tool_call(
+    request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+) -> ModelResponse:
+    """Until a tool has answered, the model must call one (it still decodes the arguments
+    itself); afterwards it answers from the tool's result."""
+    if not any(isinstance(m, ToolMessage) for m in request.messages):
+        request = request.override(tool_choice="required")
+    return handler(request)
+
+
 def agent_section(target: Target) -> None:
     """A ``create_agent`` agent calling ``lookup_handbook``; the user and trace id are set once
     in the run's config and reach every model call of the run."""
     heading("2. LangChain agent (create_agent / LangGraph): tool calling through ChatIgris")
-    llm = ChatIgris(model=target.chat_model, temperature=0, **target.client_args)
+    llm = ChatIgris(model=target.chat_model, temperature=0, max_tokens=120, **target.client_args)
     agent = create_agent(
         llm,
         tools=[lookup_handbook],
         system_prompt=SYSTEM_PROMPT + " Look the answer up in the handbook first.",
+        middleware=[force_first_tool_call] if target.local else [],
     )
-    if target.gateway is not None:
-        # The echo backend does not decide to call tools: script the model's two turns.
-        target.gateway.script(
-            parse_model(target.chat_model).slug,
-            ScriptedReply.tool_call("lookup_handbook", {"topic": "lost laptop"}),
-            ScriptedReply.text(
-                "Call the IT service desk on +1 555 0100 within one hour, even outside working "
-                "hours: they wipe the laptop remotely and revoke its certificates."
-            ),
-        )
-        print("  (local gateway: the model's two turns are scripted with gw.script(...))")
+    if target.local:
+        print("  (SmolLM2 is too small to choose when to call a tool: the first turn forces it)")
+    elif target.env_is_local:
+        print("  (a local gateway: its echo backend calls no tool unless one is forced)")
     else:
         print("  (a real model: it decides by itself whether to call the tool)")
     config: Any = {"metadata": {"igris_user": "bob@halden.io", "igris_trace_id": "ticket-4711"}}
@@ -250,7 +304,7 @@ def rag_section(target: Target) -> None:
     embed_model = IgrisEmbedding(model=target.embed_model, **target.client_args)
     # The echo backend repeats the prompt LlamaIndex built: keep that answer short.
     llm = IgrisLLM(
-        model=target.chat_model, max_tokens=48 if target.local else 300, **target.client_args
+        model=target.chat_model, max_tokens=150 if target.real_model else 48, **target.client_args
     )
     with igris_context(trace_id="index-build", metadata={"job": "indexing"}):
         index = VectorStoreIndex.from_documents(documents, embed_model=embed_model)
@@ -272,7 +326,7 @@ def rag_section(target: Target) -> None:
             for i, n in enumerate(response.source_nodes, 1)
         ],
     )
-    if target.local:
+    if not target.real_model:
         print("  answer (the echo backend repeats the prompt IgrisLLM sent, cut at 48 tokens):")
     else:
         print("  answer:")
@@ -295,7 +349,7 @@ def policy_section(target: Target) -> None:
 
     gw.deny("no-aws-keys", pattern=r"AKIA[0-9A-Z]{16}")
     print('  gw.deny("no-aws-keys", pattern=r"AKIA[0-9A-Z]{16}")   # AWS access key ids')
-    chain = prompt | ChatIgris(model=target.chat_model, **target.client_args) | StrOutputParser()
+    chain = prompt | ChatIgris(model=target.echo_model, **target.client_args) | StrOutputParser()
     question = "Why does the deploy fail with aws_access_key_id=AKIAIOSFODNN7EXAMPLE?"
     config: Any = {"metadata": {"igris_user": "erin@halden.io", "igris_trace_id": "demo-deny"}}
     try:
@@ -307,13 +361,13 @@ def policy_section(target: Target) -> None:
             f"\n          request id {err.request_id} (find it in the audit trail)"
         )
 
-    connection = parse_model(target.chat_model).slug
+    connection = parse_model(target.echo_model).slug
     gw.rate_limit("per-user", limit=2, window=60, per="user", connection=connection)
     print(
         f'\n  gw.rate_limit("per-user", limit=2, window=60, per="user", connection="{connection}")'
     )
     # max_retries=0: no waiting out Retry-After, the fallback answers at once.
-    primary = ChatIgris(model=target.chat_model, max_retries=0, **target.client_args)
+    primary = ChatIgris(model=target.echo_model, max_retries=0, **target.client_args)
     backup = ChatIgris(model=BACKUP_MODEL, **target.client_args)
     robust = primary.with_fallbacks([backup], exceptions_to_handle=(IgrisRateLimitError,))
     config = {"metadata": {"igris_user": "carol@halden.io", "igris_trace_id": "demo-fallback"}}

@@ -67,6 +67,9 @@ REQUEST_ID_HEADER: Final = "X-Igris-Request-Id"
 TRACEPARENT_HEADER: Final = "traceparent"  # W3C Trace Context (docs/protocol.md, "Tracing")
 RETRY_AFTER_HEADER: Final = "Retry-After"
 RETRY_AFTER_MS_HEADER: Final = "retry-after-ms"
+# Sent by the offline local gateway on every answer (value LOCAL_GATEWAY), never by a real one.
+GATEWAY_HEADER: Final = "X-Igris-Gateway"
+LOCAL_GATEWAY: Final = "local"
 USER_AGENT_PREFIX: Final = "igris-integrations-python/"
 
 # --- model addressing ------------------------------------------------------------------------

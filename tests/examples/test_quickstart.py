@@ -12,6 +12,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from igris_core.local_gateway import LocalGateway
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +51,7 @@ def _run_demo(env: dict[str, str]) -> str:
         [sys.executable, "-c", LOOPBACK_ONLY, str(QUICKSTART)],
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=900,  # a real model on two shared CPU cores: generous
         check=False,
         cwd=ROOT,
         env=env,
@@ -72,23 +74,29 @@ def _audit_rows(output: str) -> list[list[str]]:
     return [line.split() for line in table.splitlines() if re.match(r"\s+\d+\s+(chat|embed)", line)]
 
 
+@pytest.mark.real_model
+@pytest.mark.timeout(900)
 def test_demo_on_the_local_gateway() -> None:
     out = _run_demo(_clean_env())
     for n in range(1, 6):
         assert f"\n{n}. " in out
     assert "Gateway: an offline local gateway on 127.0.0.1" in out
-    # 1. the chain streamed (the echo backend repeats the question, word by word)
-    assert "answer:   Why must company laptops use full-disk encryption?" in out
+    assert "@local/smollm2-135m-instruct, a real small model" in out
+    # 1. the chain streamed the model's own answer (not the question echoed back)
+    answer = out.split("answer:   ", 1)[1].split("\n", 1)[0]
+    assert answer.strip() and "Why must company laptops" not in answer
     assert re.search(r"\((\d+) streamed pieces", out) and "(1 streamed pieces" not in out
-    # 2. the agent called the tool, got the handbook page back, and answered
-    assert "model : calls lookup_handbook({'topic': 'lost laptop'})" in out
-    assert "tool  : [03_lost_devices.md]" in out
-    assert "model : Call the IT service desk on +1 555 0100 within one hour" in out
+    # 2. the agent loop: the model's forced call, the tool's result, the model's final answer
+    assert "model : calls lookup_handbook({'topic': " in out
+    assert re.search(r"\n  tool  : \[\d\d_\w+\.md\]", out)
+    agent = out.split("2. LangChain agent", 1)[1].split("\n3. ", 1)[0]
+    assert agent.split("  tool  : ", 1)[1].count("\n  model : ") == 1
     assert "audit : 2 model calls with trace ticket-4711, user(s) ['bob@halden.io']" in out
     # 3. RAG: the right page first, with a score, and an answer built from the context
     sources = out.split("retrieved sources:", 1)[1]
     assert re.search(r"\n\s+1\s+03_lost_devices\.md\s+0\.\d{3}\s+Laptops", sources)
-    assert "file_name: 03_lost_devices.md" in sources
+    rag_answer = sources.split("  answer:\n", 1)[1].split("\n\n", 1)[0]
+    assert rag_answer.strip() and "file_name:" not in rag_answer  # the model's, not the prompt
     # 4. the denial was caught, the fallback answered, the primary alone raised the 429
     assert "denied: IgrisPolicyDeniedError caught: HTTP 403, rule 'no-aws-keys'" in out
     assert re.search(r"\n\s+2\s+@openai-prod/gpt-4o\s+Question number 2", out)
@@ -111,7 +119,7 @@ def test_demo_on_the_local_gateway() -> None:
 
 def test_demo_against_the_gateway_in_the_environment() -> None:
     """With IGRIS_BASE_URL / IGRIS_API_KEY the demo starts no gateway and scripts nothing: here
-    the 'real' gateway is a local one started by the test, answering with its echo backend."""
+    the gateway is a local one started by the test, and the demo says so."""
     with LocalGateway() as gw:
         env = {
             **_clean_env(),
@@ -121,7 +129,9 @@ def test_demo_against_the_gateway_in_the_environment() -> None:
         }
         out = _run_demo(env)
         audit, base_url = gw.audit, gw.base_url
-    assert f"Gateway: {base_url} (IGRIS_BASE_URL), real models" in out
+    # it is told apart from a real gateway by the header the local gateway sends
+    assert f"Gateway: {base_url} (IGRIS_BASE_URL), a local gateway (X-Igris-Gateway: local)" in out
+    assert "), real models:" not in out and "decides by itself" not in out
     assert "chat @google-prod/gemini-2.0-flash (IGRIS_DEMO_CHAT_MODEL)" in out
     assert "offline local gateway" not in out
     assert "scripted" not in out

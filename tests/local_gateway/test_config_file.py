@@ -75,8 +75,9 @@ def test_defaults_without_connections(tmp_path: Path) -> None:
     path.write_text('[keys]\nme = "ig_local_me"\n', encoding="utf-8")
     config = load_config(path)
     assert config.connections == DEFAULT_CONNECTIONS
-    assert [c.provider for c in config.connections] == ["openai", "anthropic", "google"]
-    assert [c.anthropic_style for c in config.connections] == [False, True, False]
+    assert [c.provider for c in config.connections] == ["openai", "anthropic", "google", "llamacpp"]
+    assert [c.anthropic_style for c in config.connections] == [False, True, False, False]
+    assert [c.backend for c in config.connections] == ["echo", "echo", "echo", "llama-cpp"]
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,9 @@ Backends of a connection:
 - ``script``: replies queued with :meth:`LocalGateway.script` (queued replies are served first
   on every backend; an empty queue on a ``script`` connection answers 400 ``script_exhausted``).
 - ``forward``: a real OpenAI-compatible upstream (vLLM, Ollama, llama.cpp, OpenAI...).
+- ``llama-cpp``: a small instruct model run in-process (default the bundled SmolLM2-135M-Instruct;
+  extra ``local-model``), serving the default connection ``local``; see
+  :mod:`.backends.llama_cpp` for what it honours.
 
 Deny rules and rate limits apply to the connection routes (after the key check, before any
 backend); faults (:class:`Fault`) are injected per connection. Embeddings come from a local
@@ -77,7 +80,9 @@ are optional; unknown fields are errors::
 
 Without ``--config`` the default configuration is used: a generated key and the ``openai-prod``
 (OpenAI), ``anthropic-prod`` (Anthropic, serves ``/v1/messages``) and ``google-prod`` (Google)
-connections, all on the echo backend.
+connections on the echo backend, and ``local`` on the llama-cpp backend.
+
+Every answer carries ``X-Igris-Gateway: local``, so clients can tell this gateway from a real one.
 """
 
 from __future__ import annotations

@@ -72,7 +72,12 @@ def _tools(raw: list[Any] | None) -> tuple[ToolSpec, ...]:
         parameters = function.get("parameters", {"type": "object", "properties": {}})
         if not isinstance(parameters, Mapping):
             raise _invalid(f"tools.{i}.function.parameters: expected a JSON schema object")
-        specs.append(ToolSpec(function["name"], parameters))
+        description = function.get("description")
+        specs.append(
+            ToolSpec(
+                function["name"], parameters, description if isinstance(description, str) else ""
+            )
+        )
     return tuple(specs)
 
 
@@ -124,6 +129,23 @@ def _optional_int(
     return value
 
 
+def _optional_number(body: Mapping[str, Any], name: str, low: float, high: float) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise _invalid(f"{name}: expected a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def _seed(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid("seed: expected an integer")
+    return value
+
+
 def parse_chat_request(body: Mapping[str, Any]) -> Conversation:
     """Check a chat-completions body and reduce it to a Conversation."""
     try:
@@ -157,6 +179,9 @@ def parse_chat_request(body: Mapping[str, Any]) -> Conversation:
         n=n,
         stream=bool(request.stream),
         include_usage=bool(options and options.get("include_usage")),
+        temperature=_optional_number(body, "temperature", 0, 2),
+        top_p=_optional_number(body, "top_p", 0, 1),
+        seed=_seed(body.get("seed")),
     )
 
 

@@ -28,7 +28,7 @@ __all__ = [
     "RateLimitRule",
 ]
 
-BackendName = Literal["echo", "script", "forward"]
+BackendName = Literal["echo", "script", "forward", "llama-cpp"]
 RateLimitPer = Literal["key", "user", "connection"]
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -49,7 +49,10 @@ class ConnectionConfig:
     ``backend`` is ``"echo"`` (deterministic answers derived from the request), ``"script"``
     (answers queued with :meth:`LocalGateway.script`) or ``"forward"`` (a real OpenAI-compatible
     upstream at ``upstream_base_url``, authenticated with the key held by the environment
-    variable ``upstream_api_key_env``, read at request time).
+    variable ``upstream_api_key_env``, read at request time) or ``"llama-cpp"`` (a local GGUF
+    model run in-process: ``model_path``, default the bundled SmolLM2-135M-Instruct, on
+    ``threads`` CPU threads, with at most ``max_queued`` requests waiting or running; needs the
+    extra ``local-model``).
 
     ``script`` holds replies served first, in order, on any backend (as if queued with
     :meth:`LocalGateway.script` at start and after each reset); with ``script_loop`` they start
@@ -64,6 +67,10 @@ class ConnectionConfig:
     embedding_dimensions: int = DEFAULT_EMBEDDING_DIMENSIONS
     script: tuple[ScriptedReply, ...] = ()
     script_loop: bool = False
+
+    model_path: str | None = None
+    threads: int = 1
+    max_queued: int = 8
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "script", tuple(self.script))
@@ -102,6 +109,10 @@ class ConnectionConfig:
                 f"connection {self.slug!r}: embedding_dimensions must be an integer from 1 to "
                 f"{_MAX_EMBEDDING_DIMENSIONS}"
             )
+        for name in ("threads", "max_queued"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"connection {self.slug!r}: {name} must be an integer >= 1")
 
     @property
     def anthropic_style(self) -> bool:
@@ -175,6 +186,9 @@ DEFAULT_CONNECTIONS: tuple[ConnectionConfig, ...] = (
     ConnectionConfig("openai-prod", provider="openai"),
     ConnectionConfig("anthropic-prod", provider="anthropic"),
     ConnectionConfig("google-prod", provider="google"),
+    # A real small model, served in-process (requests answer an error naming the extra
+    # ``local-model`` when llama-cpp-python is not installed).
+    ConnectionConfig("local", provider="llamacpp", backend="llama-cpp"),
 )
 
 
@@ -192,8 +206,9 @@ class GatewayConfig:
 
     ``keys`` maps a key id (recorded in the audit trail) to the key itself; when empty, the
     gateway generates one ``ig_local_...`` key with id ``default``. ``connections`` defaults to
-    ``openai-prod``, ``anthropic-prod`` and ``google-prod``, all on the echo backend.
-    ``audit_max_entries`` bounds the audit trail (the oldest entries are dropped past it).
+    ``openai-prod``, ``anthropic-prod`` and ``google-prod`` on the echo backend, and ``local`` on
+    the llama-cpp backend (the bundled SmolLM2-135M-Instruct). ``audit_max_entries`` bounds the
+    audit trail (the oldest entries are dropped past it).
     """
 
     keys: Mapping[str, str] = field(default_factory=dict)

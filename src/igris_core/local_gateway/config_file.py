@@ -35,6 +35,9 @@ _CONNECTION_FIELDS = {
     "embedding_dimensions",
     "script",
     "script_loop",
+    "model_path",
+    "threads",
+    "max_queued",
 }
 _DENY_FIELDS = {"name", "key_id", "user", "connection", "model", "metadata", "pattern"}
 _RATE_FIELDS = {"name", "limit", "window", "per", "connection"}

@@ -25,6 +25,7 @@ class ToolSpec:
 
     name: str
     parameters: Mapping[str, Any]
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class Conversation:
     stream: bool = False
     include_usage: bool = False
     tool_id_prefix: str = "call_"
+    # Sampling settings: the echo backend ignores them, a model backend honours them.
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
 
     def last_user_text(self) -> str:
         """The text of the last user message holding text (else of the last message)."""

@@ -23,6 +23,7 @@ from igris_core.local_gateway.anthropic_render import message_body, message_even
 from igris_core.local_gateway.anthropic_request import messages_request_user, parse_messages_request
 from igris_core.local_gateway.backends.echo import echo_answer, needs_schema_work
 from igris_core.local_gateway.backends.forward import Forwarder
+from igris_core.local_gateway.backends.llama_cpp import Finished, LlamaCppBackend
 from igris_core.local_gateway.backends.script import exhausted_error, scripted_answer
 from igris_core.local_gateway.body import read_json_object
 from igris_core.local_gateway.chat_request import embedding_inputs, parse_chat_request
@@ -32,11 +33,16 @@ from igris_core.local_gateway.conversation import Conversation
 from igris_core.local_gateway.embedder import embed, encode_base64
 from igris_core.local_gateway.errors import GatewayError
 from igris_core.local_gateway.faults import FaultPlan
-from igris_core.local_gateway.openai_render import ChatIds, completion_body, completion_chunks
+from igris_core.local_gateway.openai_render import (
+    ChatIds,
+    ChunkWriter,
+    completion_body,
+    completion_chunks,
+)
 from igris_core.local_gateway.policies import check_deny_rules
 from igris_core.local_gateway.providers import PROVIDERS, provider_info
 from igris_core.local_gateway.routes import ROUTE_SUFFIXES
-from igris_core.local_gateway.sse import DONE_EVENT, json_event, play_stream
+from igris_core.local_gateway.sse import DONE_EVENT, SseEvent, json_event, play_stream
 from igris_core.local_gateway.state import GatewayState
 from igris_core.local_gateway.stream_shapes import apply_stream_shape
 from igris_core.local_gateway.text import count_words
@@ -78,6 +84,7 @@ class Handlers:
         self.state = state
         self.forwarder = forwarder
         self._heavy: anyio.CapacityLimiter | None = None
+        self.local_model = LlamaCppBackend()
 
     async def _off_loop(self, work: Callable[[], _T]) -> _T:
         """Run CPU-heavy ``work`` in a worker thread, at most a few at a time."""
@@ -151,9 +158,46 @@ class Handlers:
             return None
         if connection.backend == "script":
             raise exhausted_error(connection.slug)
+        if connection.backend == "llama-cpp":
+            return await self.local_model.answer(connection, conversation)
         if needs_schema_work(conversation):
             return await self._off_loop(lambda: echo_answer(conversation))
         return echo_answer(conversation)
+
+    async def _live_stream(
+        self,
+        connection: ConnectionConfig,
+        conversation: Conversation,
+        ctx: RequestContext,
+        plan: FaultPlan,
+        ids: ChatIds,
+    ) -> Response:
+        """A local model's answer streamed as it is decoded. The first piece is awaited before
+        the response starts, so a request the model refuses gets a proper error answer."""
+        pieces = self.local_model.stream(connection, conversation)
+        first = await anext(pieces)
+        writer = ChunkWriter(ids, include_usage=conversation.include_usage)
+
+        async def events() -> AsyncIterator[SseEvent]:
+            yield json_event(writer.role(0))
+            item = first
+            try:
+                while not isinstance(item, Finished):
+                    yield json_event(writer.chunk(0, {"content": item}))
+                    item = await anext(pieces)
+            finally:
+                await pieces.aclose()  # frees the model's queue place, stops an abandoned answer
+            ctx.usage = item.usage.to_audit()
+            yield json_event(writer.chunk(0, {}, item.finish_reason))
+            if conversation.include_usage:
+                yield json_event(writer.usage(item.usage))
+
+        error = plan.stream.error or GatewayError(500, "injected fault: error event")
+        return _sse(
+            play_stream(
+                events(), plan.stream, error_event=json_event(error.body()), done=DONE_EVENT
+            )
+        )
 
     # --- routes ----------------------------------------------------------------------------------
     async def chat(self, request: Request) -> Response:
@@ -163,6 +207,16 @@ class Handlers:
         raw, body = await self._body(request, ctx)
         conversation = parse_chat_request(body)
         plan = await self._admit(ctx, conversation.all_text())
+
+        ids = ChatIds("chatcmpl-" + ctx.request_id[-24:], int(time.time()), conversation.model)
+        if (
+            connection.backend == "llama-cpp"
+            and conversation.stream
+            and plan.stream.shape is None
+            and self.local_model.streams_text(conversation)
+            and not self.state.has_scripted(connection.slug)
+        ):
+            return await self._live_stream(connection, conversation, ctx, plan, ids)
         answer = await self._answer(connection, conversation)
         if answer is None:
             return await self.forwarder.forward(
@@ -175,7 +229,6 @@ class Handlers:
                 conversation=conversation,
             )
         ctx.usage = answer.usage.to_audit()
-        ids = ChatIds("chatcmpl-" + ctx.request_id[-24:], int(time.time()), conversation.model)
         if not conversation.stream:
             return _json(completion_body(answer, ids), malformed=plan.malformed_json)
         chunks = completion_chunks(answer, ids, include_usage=conversation.include_usage)

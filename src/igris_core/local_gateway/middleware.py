@@ -1,6 +1,7 @@
 """The gateway middleware: what every request gets, whatever route it hits.
 
-It gives each request its id (``X-Igris-Request-Id`` on every answer), decodes the identity
+It gives each request its id (``X-Igris-Request-Id`` on every answer) and names the gateway
+(``X-Igris-Gateway: local``), decodes the identity
 headers, checks the key (401) and the declared body size (413), turns any unexpected exception
 into a 500 protocol error body (never a traceback page), and writes the audit entry of every
 call under ``/llm``. The entry is written just before the last byte of the answer is sent, so a
@@ -26,6 +27,8 @@ __all__ = ["GatewayMiddleware"]
 logger = logging.getLogger("igris_core.local_gateway")
 
 _REQUEST_ID = protocol.REQUEST_ID_HEADER.lower().encode("latin-1")
+# Lets clients tell this gateway from a real one (docs/protocol.md, "Headers").
+_GATEWAY = (protocol.GATEWAY_HEADER.lower().encode("latin-1"), protocol.LOCAL_GATEWAY.encode())
 _CONTENT_LENGTH = b"content-length"
 
 _MISSING_KEY = (
@@ -88,7 +91,11 @@ class GatewayMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 ctx.status = message["status"]
-                headers = [*message.get("headers", []), (_REQUEST_ID, ctx.request_id.encode())]
+                headers = [
+                    *message.get("headers", []),
+                    (_REQUEST_ID, ctx.request_id.encode()),
+                    _GATEWAY,
+                ]
                 message = {**message, "headers": headers}
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 self._record(ctx)

@@ -141,6 +141,11 @@ class GatewayState:
             self._require(slug)
             self._scripts.setdefault(slug, deque()).extend(replies)
 
+    def has_scripted(self, slug: str) -> bool:
+        """Whether a scripted reply is queued for the connection."""
+        with self._lock:
+            return bool(self._scripts.get(slug))
+
     def next_scripted(self, slug: str) -> ScriptedReply | None:
         """Pop the connection's next scripted reply, if any (a looping script starts over)."""
         with self._lock:
