@@ -34,7 +34,8 @@ def _load_pipeline() -> Any:
     spec = importlib.util.spec_from_file_location(
         "ray_pipeline", ROOT / "examples" / "ray_pipeline.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["ray_pipeline"] = module
     spec.loader.exec_module(module)
@@ -73,7 +74,7 @@ def main(records: int = RECORDS) -> dict[str, Any]:
     return {
         "rows": [
             (
-                f"Ray Data embedding, seconds per 1,000 records: 2 actors vs 1 ({records:,} records)",
+                f"Ray Data embedding, s per 1,000 records: 2 actors vs 1 ({records:,} records)",
                 per_thousand[2],
                 per_thousand[1],
                 None,

@@ -116,35 +116,38 @@ class EmbedRecords:
         self._embeddings = IgrisEmbeddings(model=model, max_retries=max_retries)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        from igris_core import IgrisError, igris_context
+        from igris_core import IgrisError
 
         size = len(batch["id"])
         vectors: list[list[float] | None] = [None] * size
         errors = [""] * size
-        for (user, trace_id, source), positions in _identity_groups(batch).items():
-
-            def embed(indices: list[int]) -> list[list[float]]:
-                metadata = {
-                    "source": source,
-                    "record_ids": ",".join(str(batch["id"][i]) for i in indices),
-                }
-                with igris_context(user=user, trace_id=trace_id, metadata=metadata):
-                    return self._embeddings.embed_documents(
-                        [str(batch["text"][i]) for i in indices]
-                    )
-
+        for identity, positions in _identity_groups(batch).items():
             try:
-                for i, vector in zip(positions, embed(positions), strict=True):
+                for i, vector in zip(
+                    positions, self._embed(batch, identity, positions), strict=True
+                ):
                     vectors[i] = vector
             except IgrisError:
                 # One bad record (a denied passage, say) must not fail its neighbours: embed the
                 # group's records one by one and keep each one's own outcome.
                 for i in positions:
                     try:
-                        vectors[i] = embed([i])[0]
+                        vectors[i] = self._embed(batch, identity, [i])[0]
                     except IgrisError as exc:
                         errors[i] = f"{type(exc).__name__}: {exc}"
         return {**batch, "embedding": vectors, "error": errors}
+
+    def _embed(
+        self, batch: dict[str, Any], identity: tuple[str, str, str], positions: list[int]
+    ) -> list[list[float]]:
+        from igris_core import igris_context
+
+        user, trace_id, source = identity
+        ids = ",".join(str(batch["id"][i]) for i in positions)
+        with igris_context(
+            user=user, trace_id=trace_id, metadata={"source": source, "record_ids": ids}
+        ):
+            return self._embeddings.embed_documents([str(batch["text"][i]) for i in positions])
 
 
 class ClassifyRecords:
