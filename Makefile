@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format typecheck unit notebooks bench clean browser test-matrix test-lowest
+.PHONY: install demo test test-ray lint format typecheck unit notebooks bench clean browser test-matrix test-lowest
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,12 +40,16 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/python -m pytest -n 2 -m "not heavy" tests
+	$(BIN)/python -m pytest -n 2 -m "not heavy and not ray" tests
 
 notebooks: install
 	$(BIN)/python -m pytest -n 2 --nbmake notebooks
 
 test: lint typecheck unit notebooks
+
+# The Ray scale-out example on a local Ray instance: slow to start, so a step of its own.
+test-ray: install
+	$(BIN)/python -m pytest -p no:xdist -m ray tests/examples/test_ray_pipeline.py
 
 bench: install
 	$(BIN)/python -m benchmarks.run_all

@@ -24,6 +24,7 @@ MODULES = [
     ("langchain_igris", "benchmarks.bench_langchain"),
     ("llama_index_igris", "benchmarks.bench_llama_index"),
     ("load and leaks", "benchmarks.bench_load"),
+    ("ray scale-out", "benchmarks.bench_ray"),
 ]
 PACKAGES = [
     "httpx",
@@ -36,6 +37,7 @@ PACKAGES = [
     "llama-index-embeddings-openai",
     "starlette",
     "uvicorn",
+    "ray",
 ]
 ROOT = Path(__file__).resolve().parent.parent
 
