@@ -94,6 +94,10 @@ class IgrisDecodeError(core.IgrisDecodeError, ModelAPIError):
     """An answer that is not what the protocol promises; a LangChain ``ModelAPIError``."""
 
 
+class IgrisResponseTooLargeError(core.IgrisResponseTooLargeError, ModelAPIError):
+    """An answer over ``max_response_bytes``; a LangChain ``ModelAPIError``."""
+
+
 class IgrisConnectionError(core.IgrisConnectionError, ModelConnectionError):
     """No answer; a LangChain ``ModelConnectionError`` (retryable)."""
 
@@ -120,6 +124,7 @@ _CLASSES: tuple[tuple[type[core.IgrisError], type[core.IgrisError]], ...] = (
     (core.IgrisRateLimitError, IgrisRateLimitError),
     (core.IgrisServerError, IgrisServerError),
     (core.IgrisDecodeError, IgrisDecodeError),
+    (core.IgrisResponseTooLargeError, IgrisResponseTooLargeError),
     (core.IgrisTimeoutError, IgrisTimeoutError),
     (core.IgrisStreamError, IgrisStreamError),
     (core.IgrisConnectionError, IgrisConnectionError),

@@ -76,8 +76,10 @@ def _cached_file(name: str) -> str | None:
 def _encoding(name: str) -> Any:
     if _cached_file(name) is None:
         return None
-    import tiktoken
-
+    try:
+        import tiktoken
+    except ImportError:  # optional: exact counts only where it is installed
+        return None
     return tiktoken.get_encoding(name)  # read from the cache checked above, no download
 
 

@@ -38,6 +38,11 @@ def run_block(namespace: dict[str, Any], file: str, block: dict[str, Any]) -> st
     code = compile("\n" * (block["line"] - 1) + block["code"], file, "exec")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # The same targeted exceptions as the test suite (pyproject.toml, filterwarnings): a
+        # pool let go without close() on a finished event loop, closed by the GC; and LangChain
+        # marking `loads` as beta, which the README shows on purpose.
+        warnings.filterwarnings("ignore", category=ResourceWarning)
+        warnings.filterwarnings("ignore", "The function `loads` is in beta", Warning)
         signal.setitimer(signal.ITIMER_REAL, float(block["timeout"]))
         try:
             exec(code, namespace)  # noqa: S102 - running the README's own code is the point

@@ -33,7 +33,8 @@ def _flat(text: str) -> str:
 
 
 def _default_slugs() -> list[str]:
-    return [c.slug for c in GatewayConfig().connections]
+    # The claim names the echo connections; the default configuration also has `local`.
+    return [c.slug for c in GatewayConfig().connections if c.backend == "echo"]
 
 
 def _handbook_pages() -> int:

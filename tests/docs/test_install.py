@@ -28,6 +28,11 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 PROJECT = PYPROJECT["project"]
 EXTRAS: dict[str, list[str]] = PROJECT["optional-dependencies"]
 SELF = PROJECT["name"]
+# The version lives in one place, read by the build (pyproject: dynamic = ["version"]).
+VERSION = re.search(
+    r'__version__ = "([^"]+)"',
+    (ROOT / "src" / "igris_core" / "_version.py").read_text(encoding="utf-8"),
+).group(1)  # type: ignore[union-attr]
 
 # `pip install ".[a,b]"`, `igris-integrations[a]`, `....whl[a]`, and the error messages' form.
 _EXTRAS_USE = re.compile(r"""(?:"\.|igris-integrations|\.whl)\[(?P<extras>[a-z0-9,-]+)\]""")
@@ -70,7 +75,7 @@ def test_the_install_commands_use_the_checkout_and_the_wheel() -> None:
     bash = "\n".join(b.code for b in code_blocks(README) if b.section == "Install")
     assert 'pip install ".[langchain]"' in bash
     assert _used_extras(bash) >= {"langchain", "llama-index", "openai", "local-gateway", "all"}
-    wheel = f"dist/{SELF.replace('-', '_')}-{PROJECT['version']}-py3-none-any.whl"
+    wheel = f"dist/{SELF.replace('-', '_')}-{VERSION}-py3-none-any.whl"
     assert f'pip install "{wheel}[langchain]"' in bash
     assert "uv build" in bash and "python -m build" in bash
 
@@ -107,7 +112,7 @@ def test_the_built_wheel_installs_and_runs_without_the_checkout(tmp_path: Path) 
     build = [uv, "build", "--wheel", "--offline", "--out-dir", str(tmp_path / "dist"), str(ROOT)]
     subprocess.run(build, check=True, capture_output=True, timeout=300)
     [wheel] = (tmp_path / "dist").glob("*.whl")
-    assert wheel.name == f"{SELF.replace('-', '_')}-{PROJECT['version']}-py3-none-any.whl"
+    assert wheel.name == f"{SELF.replace('-', '_')}-{VERSION}-py3-none-any.whl"
     names = set(zipfile.ZipFile(wheel).namelist())
     for package in ("igris_core", "langchain_igris", "llama_index_igris"):
         assert f"{package}/py.typed" in names

@@ -43,7 +43,7 @@ def test_unknown_connection_lists_the_configured_slugs(client: httpx.Client) -> 
     assert answer.status_code == 404
     message = answer.json()["error"]["message"]
     assert "'gohst'" in message
-    assert "anthropic-prod, google-prod, openai-prod" in message
+    assert "anthropic-prod, google-prod, local, openai-prod" in message
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/llm/openai-prod/chat/completions"])

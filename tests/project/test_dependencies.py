@@ -74,6 +74,12 @@ ANY_EXTRA = BASE.union(*EXTRAS.values())
 VIA: dict[str, tuple[str, str]] = {
     "pydantic-core": ("pydantic", "pydantic pins it exactly; to_json is its documented fast path"),
     "httpx2": ("anthropic", "the Anthropic SDK's HTTP library: its adapter tests mock it"),
+    "tiktoken": (
+        "langchain-openai",
+        "exact token counts only when it and its encoding are already installed; else the "
+        "documented approximation (langchain_igris._tokens imports it behind ImportError)",
+    ),
+    "packaging": ("pytest", "the install test parses pyproject's requirements with it"),
 }
 GROUPS = {
     _requirement_name(r)
