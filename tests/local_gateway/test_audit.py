@@ -116,3 +116,28 @@ def test_entries_are_in_arrival_order(gw: LocalGateway, client: httpx.Client) ->
         assert [e.connection for e in gw.audit] == ["openai-prod"]  # the slow one is in flight
         assert slow.result().status_code == 200
     assert [e.connection for e in gw.audit] == ["google-prod", "openai-prod"]
+
+
+def test_a_call_running_across_a_reset_is_not_recorded_after_it() -> None:
+    from igris_core.local_gateway.audit import AuditLog
+
+    log = AuditLog()
+    before = log.ticket()  # a call arrives
+    log.clear()  # the gateway is reset while it runs
+    after = log.ticket()
+    entry = AuditEntry(
+        time=0.0,
+        request_id="req_1",
+        key_id="k",
+        connection="openai-prod",
+        model="gpt-4o",
+        route="chat",
+        method="POST",
+        path=CHAT,
+        status=200,
+        user=None,
+        trace_id=None,
+    )
+    log.append(entry, before)  # it finishes late
+    log.append(entry, after)
+    assert log.snapshot() == [entry]

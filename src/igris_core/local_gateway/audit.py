@@ -69,6 +69,7 @@ class AuditLog:
         self.max_entries = max_entries
         self._lock = threading.Lock()
         self._tickets = itertools.count()
+        self._floor = 0  # calls that arrived before the last clear() are not recorded
         self._entries: list[tuple[int, int, AuditEntry]] = []
         self._seq = 0
         self._dropped = 0
@@ -85,6 +86,10 @@ class AuditLog:
         with self._lock:
             if ticket is None:
                 ticket = next(self._tickets)
+            elif ticket < self._floor:
+                # A call that arrived before a reset and finished after it (a stream whose
+                # caller stopped reading at [DONE]): it belongs to the forgotten trail.
+                return
             self._seq += 1
             if entry.status == 401:
                 self._unauthenticated += 1
@@ -115,7 +120,8 @@ class AuditLog:
             return AuditStats(self._dropped, self._unauthenticated)
 
     def clear(self) -> None:
-        """Forget every entry and count."""
+        """Forget every entry and count, and the calls still running."""
         with self._lock:
+            self._floor = next(self._tickets)
             self._entries.clear()
             self._dropped = self._unauthenticated = 0
