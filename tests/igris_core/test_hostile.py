@@ -492,7 +492,8 @@ def test_long_retry_wait_is_logged_as_a_warning(
     text = record.getMessage()
     assert "HTTP 429" in text and "59.0 s" in text and "Retry-After" in text, text
     assert "'per-user'" in text and KEY not in text
-    assert waits == [59.0]
+    # time.sleep is patched process-wide, so other threads' short sleeps may be recorded too.
+    assert waits.count(59.0) == 1
 
 
 def test_unset_and_empty_key_are_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
