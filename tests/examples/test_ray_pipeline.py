@@ -26,7 +26,13 @@ from igris_core.local_gateway import LocalGateway
 
 ray = pytest.importorskip("ray", reason="the `scale` extra (ray[data]) is not installed")
 
-pytestmark = [pytest.mark.ray, pytest.mark.timeout(600)]
+pytestmark = [
+    pytest.mark.ray,
+    pytest.mark.timeout(600),
+    # Ray Data reads its own deprecated settings while planning a dataset.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:ray"),
+    pytest.mark.filterwarnings("ignore:`use_:DeprecationWarning"),
+]
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ray_pipeline.py"
 
