@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import dataclasses
 import time
@@ -141,3 +142,80 @@ def test_a_call_running_across_a_reset_is_not_recorded_after_it() -> None:
     log.append(entry, before)  # it finishes late
     log.append(entry, after)
     assert log.snapshot() == [entry]
+
+
+async def _entries_when_the_stream_ends(path: str, body: dict[str, object]) -> int:
+    """Serve one streamed call through the gateway's ASGI app and return how many audit entries
+    existed when the stream's terminal event (``[DONE]``, ``message_stop`` or an error event)
+    was handed to the server: clients stop reading there, so the entry must already exist."""
+    import json as _json
+
+    from igris_core.local_gateway.app import create_app
+    from igris_core.local_gateway.config import GatewayConfig
+    from igris_core.local_gateway.state import GatewayState
+
+    state = GatewayState(GatewayConfig(keys={"k": "ig_local_terminal_event_key"}))
+    app = create_app(state)
+    raw = _json.dumps(body).encode()
+    sent: list[bytes] = []
+    at_terminal: list[int] = []
+
+    requests = [{"type": "http.request", "body": raw, "more_body": False}]
+
+    async def receive() -> dict[str, object]:
+        if requests:
+            return requests.pop()
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.body":
+            chunk = message.get("body", b"")
+            assert isinstance(chunk, bytes)
+            if b"[DONE]" in chunk or b"message_stop" in chunk or b"error" in chunk:
+                at_terminal.append(len(state.audit.snapshot()))
+            sent.append(chunk)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [
+            (b"authorization", b"Bearer ig_local_terminal_event_key"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(raw)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert at_terminal, b"".join(sent)
+    return at_terminal[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (CHAT, {**chat_body("hi"), "stream": True}),
+        (
+            protocol.messages_path("anthropic-prod"),
+            {
+                "model": "claude-3-5-sonnet",
+                "max_tokens": 50,
+                "stream": True,
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+        ),
+    ],
+    ids=["chat", "messages"],
+)
+async def test_a_stream_is_audited_before_its_terminal_event_is_sent(
+    path: str, body: dict[str, object]
+) -> None:
+    # A client closes the stream at its terminal event and may read the audit trail at once.
+    assert await _entries_when_the_stream_ends(path, body) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time as _time
 import uuid
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -55,6 +55,8 @@ class RequestContext:
     model: str | None = None
     stream: bool = False
     usage: dict[str, int] | None = None
+    # Usage of a stream still being relayed (read when the entry is written before it ends).
+    usage_source: Callable[[], dict[str, int]] | None = None
     error_type: str | None = None
     rule: str | None = None
     status: int = 0
@@ -68,6 +70,11 @@ class RequestContext:
     def facts(self, text: str) -> RequestFacts:
         """What the policies see of this request."""
         return RequestFacts(self.key_id, self.user, self.slug, self.model, self.metadata, text)
+
+    def _usage(self) -> dict[str, int] | None:
+        if self.usage is not None:
+            return dict(self.usage)
+        return self.usage_source() if self.usage_source is not None else None
 
     def entry(self) -> AuditEntry:
         """The audit entry for the request as served so far. An unauthenticated call keeps no
@@ -86,7 +93,7 @@ class RequestContext:
             user=None if anonymous else self.user,
             trace_id=None if anonymous else self.trace_id,
             metadata={} if anonymous else dict(self.metadata),
-            usage=dict(self.usage) if self.usage is not None else None,
+            usage=self._usage(),
             stream=self.stream,
             duration_ms=(_time.perf_counter() - self.started) * 1000.0,
             error_type=self.error_type,

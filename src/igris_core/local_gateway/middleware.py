@@ -4,8 +4,9 @@ It gives each request its id (``X-Igris-Request-Id`` on every answer) and names 
 (``X-Igris-Gateway: local``), decodes the identity
 headers, checks the key (401) and the declared body size (413), turns any unexpected exception
 into a 500 protocol error body (never a traceback page), and writes the audit entry of every
-call under ``/llm``. The entry is written just before the last byte of the answer is sent, so a
-caller that has read the answer always finds its entry.
+call under ``/llm``. The entry is written just before the last byte of the answer is sent, or for
+a stream before its terminal event (a client stops reading there), so a caller that has read the
+answer always finds its entry.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from igris_core.local_gateway.context import CONTEXT_SCOPE_KEY, RequestContext, 
 from igris_core.local_gateway.errors import GatewayError, StreamAbort
 from igris_core.local_gateway.request_log import log_entry
 from igris_core.local_gateway.routes import is_audit_page
+from igris_core.local_gateway.sse import ends_stream
 from igris_core.local_gateway.state import GatewayState
 
 __all__ = ["GatewayMiddleware"]
@@ -97,7 +99,9 @@ class GatewayMiddleware:
                     _GATEWAY,
                 ]
                 message = {**message, "headers": headers}
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            elif message["type"] == "http.response.body" and (
+                not message.get("more_body", False) or ends_stream(message.get("body", b""))
+            ):
                 self._record(ctx)
             await send(message)
 

@@ -11,7 +11,15 @@ from igris_core import protocol
 from igris_core.local_gateway.errors import StreamAbort
 from igris_core.local_gateway.faults import StreamPlan
 
-__all__ = ["DONE_EVENT", "SseEvent", "SseSplitter", "json_event", "parse_event", "play_stream"]
+__all__ = [
+    "DONE_EVENT",
+    "SseEvent",
+    "SseSplitter",
+    "ends_stream",
+    "json_event",
+    "parse_event",
+    "play_stream",
+]
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,22 @@ class SseEvent:
 
 
 DONE_EVENT = SseEvent(protocol.SSE_DONE)
+
+
+# Lines that start a stream's last event: clients stop reading there (docs/protocol.md,
+# "Streaming"). A model's text cannot forge them: inside JSON a newline is escaped.
+_TERMINAL_LINES = (
+    b"data: " + protocol.SSE_DONE.encode(),
+    b'data: {"error"',
+    b"event: error",
+    b"event: message_stop",
+)
+
+
+def ends_stream(chunk: bytes) -> bool:
+    """Whether ``chunk`` (bytes of an SSE answer) holds a line that starts a terminal event:
+    ``[DONE]``, an error event, or Anthropic's ``message_stop``."""
+    return any(chunk.startswith(line) or b"\n" + line in chunk for line in _TERMINAL_LINES)
 
 
 def json_event(payload: object, event: str | None = None) -> SseEvent:

@@ -274,6 +274,7 @@ class Forwarder:
         *,
         chat: bool,
     ) -> AsyncIterator[bytes]:
+        ctx.usage_source = lambda: watcher.usage().to_audit()
         try:
             if plan == StreamPlan():
                 async for data in upstream.aiter_bytes():

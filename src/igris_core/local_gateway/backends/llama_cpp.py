@@ -27,6 +27,7 @@ away stops the generation.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import json
 import threading
@@ -255,6 +256,19 @@ class _Model:
 
 
 _MODELS: dict[tuple[Path, int], _Model] = {}
+
+
+@atexit.register
+def _free_models() -> None:
+    # Left to the garbage collector at interpreter shutdown, llama-cpp-python frees its model
+    # after its own bindings are gone and prints a TypeError traceback; free them while they live.
+    with _MODELS_LOCK:
+        models = list(_MODELS.values())
+    for model in models:
+        model.executor.shutdown(wait=True, cancel_futures=True)
+        if model._llama is not None:
+            model._llama.close()
+            model._llama = None
 
 
 def _model_for(connection: ConnectionConfig) -> _Model:
