@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from igris_core.sse import SSEDecoder
+from igris_core._sse import SSEDecoder
 
 MIB = 1024 * 1024
 PIECE = 64 * 1024

@@ -4,6 +4,12 @@ Typed sync and async clients (:class:`Igris`, :class:`AsyncIgris`), wire types, 
 identity headers (:func:`igris_context`), retries and streaming, shared by ``langchain_igris`` and
 ``llama_index_igris``.
 
+Every public name is importable from ``igris_core`` itself (wire types also from
+:mod:`igris_core.types`); modules whose names start with ``_`` are implementation details. The
+documented subpackages are :mod:`igris_core.types`, :mod:`igris_core.adapters`,
+:mod:`igris_core.local_gateway`, :mod:`igris_core.testing` and :mod:`igris_core.protocol` (the
+wire constants).
+
 Example::
 
     from igris_core import Igris
@@ -15,10 +21,9 @@ Example::
     )
 """
 
-from igris_core._version import __version__
-from igris_core.accumulator import StreamAccumulator
-from igris_core.client import AsyncIgris, Igris
-from igris_core.errors import (
+from igris_core._accumulator import StreamAccumulator
+from igris_core._client import AsyncIgris, Igris
+from igris_core._errors import (
     IgrisAuthError,
     IgrisBadRequestError,
     IgrisConflictError,
@@ -37,14 +42,24 @@ from igris_core.errors import (
     IgrisTimeoutError,
     IgrisValidationError,
 )
-from igris_core.identity import Identity, current_context, igris_context, resolve_identity
-from igris_core.model_ref import ModelRef, parse_model
-from igris_core.streaming import (
+from igris_core._identity import (
+    Identity,
+    current_context,
+    decode_header_value,
+    encode_header_value,
+    identity_headers,
+    igris_context,
+    resolve_identity,
+)
+from igris_core._model_ref import ModelRef, parse_model
+from igris_core._profiles import model_profile
+from igris_core._streaming import (
     AsyncChatCompletionStream,
     AsyncStream,
     ChatCompletionStream,
     Stream,
 )
+from igris_core._version import __version__
 from igris_core.types import (
     ChatCompletionChunk,
     ChatCompletionResponse,
@@ -93,7 +108,11 @@ __all__ = [
     "StreamAccumulator",
     "__version__",
     "current_context",
+    "decode_header_value",
+    "encode_header_value",
+    "identity_headers",
     "igris_context",
+    "model_profile",
     "parse_model",
     "resolve_identity",
 ]

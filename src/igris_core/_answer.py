@@ -19,13 +19,13 @@ from typing import Any
 import httpx
 
 from igris_core import protocol
-from igris_core.errors import (
+from igris_core._errors import (
     IgrisDecodeError,
     IgrisError,
     IgrisRateLimitError,
     IgrisResponseTooLargeError,
 )
-from igris_core.retries import parse_retry_after
+from igris_core._retries import parse_retry_after
 
 __all__ = [
     "MIN_SECRET_PIECE",

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from igris_core import protocol
 from igris_core._answer import Redactor
 from igris_core._deadline import attempt_seconds
+from igris_core._errors import IgrisInputError, IgrisInputTypeError
+from igris_core._identity import Identity, identity_headers, resolve_identity
 from igris_core._version import __version__
-from igris_core.errors import IgrisInputError, IgrisInputTypeError
-from igris_core.identity import Identity, identity_headers, resolve_identity
 
 __all__ = [
     "ClientOptions",

@@ -15,15 +15,15 @@ from igris_core import protocol
 from igris_core._answer import Answer, decode_error
 from igris_core._codec import b64_to_floats
 from igris_core._config import ClientOptions, check_headers
+from igris_core._errors import IgrisInputError, IgrisInputTypeError
+from igris_core._identity import Identity, current_context, identity_headers, resolve_identity
+from igris_core._model_ref import parse_model
 from igris_core._tracing import trace_headers
 from igris_core._transport import PreparedRequest
-from igris_core.errors import IgrisInputError, IgrisInputTypeError
-from igris_core.identity import Identity, current_context, identity_headers, resolve_identity
-from igris_core.model_ref import parse_model
 from igris_core.types._base import GatewayResponse
-from igris_core.types.chat import ChatCompletionResponse
-from igris_core.types.embeddings import EmbeddingResponse
-from igris_core.types.providers import LlmProviderInfo
+from igris_core.types._chat import ChatCompletionResponse
+from igris_core.types._embeddings import EmbeddingResponse
+from igris_core.types._providers import LlmProviderInfo
 
 __all__ = [
     "embedding_count",

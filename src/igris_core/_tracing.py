@@ -24,16 +24,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from igris_core import protocol
+from igris_core._errors import IgrisError
+from igris_core._identity import decode_header_value
+from igris_core._model_ref import parse_model
 from igris_core._transport import PreparedRequest
 from igris_core._version import __version__
-from igris_core.errors import IgrisError
-from igris_core.identity import decode_header_value
-from igris_core.model_ref import parse_model
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
-    from igris_core.accumulator import StreamAccumulator
+    from igris_core._accumulator import StreamAccumulator
 
 __all__ = [
     "CAPTURE_CONTENT_ENV",

@@ -33,14 +33,14 @@ from igris_core._answer import (
 from igris_core._caller_pool import enter_loop
 from igris_core._config import ClientOptions
 from igris_core._deadline import Deadline, active, read_async, read_sync, with_deadline_backend
-from igris_core.errors import (
+from igris_core._errors import (
     IgrisConnectionError,
     IgrisDecodeError,
     IgrisError,
     IgrisInputTypeError,
     IgrisTimeoutError,
 )
-from igris_core.retries import parse_retry_after, retry_delay, should_retry_status
+from igris_core._retries import parse_retry_after, retry_delay, should_retry_status
 
 __all__ = [
     "AsyncTransport",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from igris_core import errors
+from igris_core import _errors as errors
 
 # --- base URL and key ----------------------------------------------------------------------
 DEFAULT_BASE_URL: Final = "https://api.igrisecurity.com"

@@ -34,8 +34,7 @@ from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, p
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_function
 
-from igris_core import IgrisInputError, parse_model
-from igris_core.accumulator import StreamAccumulator
+from igris_core import IgrisInputError, StreamAccumulator, parse_model
 from igris_core.types import (
     ChatCompletionChunk,
     ChatCompletionResponse,

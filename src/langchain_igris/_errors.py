@@ -29,7 +29,7 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
-from igris_core import errors as core
+from igris_core import _errors as core
 
 __all__ = ["as_langchain_error", "is_context_overflow", "langchain_errors"]
 

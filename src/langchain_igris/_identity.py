@@ -23,8 +23,13 @@ from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from typing import Any
 
-from igris_core import Identity, IgrisInputError, current_context, resolve_identity
-from igris_core.errors import IgrisInputTypeError
+from igris_core import (
+    Identity,
+    IgrisInputError,
+    IgrisInputTypeError,
+    current_context,
+    resolve_identity,
+)
 
 __all__ = [
     "IDENTITY_KWARGS",

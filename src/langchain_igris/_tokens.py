@@ -23,7 +23,7 @@ from typing import Any, cast
 from langchain_core.messages import BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 
-from igris_core.profiles import provider_model_name
+from igris_core._profiles import provider_model_name
 from langchain_igris._convert import messages_to_wire
 
 __all__ = [

@@ -48,11 +48,11 @@ from igris_core import (
     Identity,
     IgrisInputError,
     current_context,
+    model_profile,
     parse_model,
     protocol,
 )
 from igris_core._tracing import run_trace_scope
-from igris_core.profiles import model_profile
 from langchain_igris._clients import (
     Clients,
     clients_of,
@@ -279,7 +279,7 @@ class ChatIgris(BaseChatModel):
         works and agent retry middleware never retries a policy denial.
 
     Profile and token counting:
-        ``llm.profile`` comes from ``igris_core.profiles`` for known models (a ``profile=``
+        ``llm.profile`` comes from ``igris_core._profiles`` for known models (a ``profile=``
         given wins). ``get_num_tokens*`` work offline: exact with a locally cached tiktoken
         encoding (OpenAI models), else about 4 characters per token.
 
@@ -413,7 +413,7 @@ class ChatIgris(BaseChatModel):
         return clients_of(self)
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        # LangChain fills ``profile`` from this unless the user gave one; ``igris_core.profiles``
+        # LangChain fills ``profile`` from this unless the user gave one; ``igris_core._profiles``
         # is the table shared with llama_index_igris, looked up by the model after the slug.
         return cast(ModelProfile | None, model_profile(self.model))
 

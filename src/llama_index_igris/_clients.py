@@ -10,9 +10,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from igris_core import AsyncIgris, Igris, parse_model
 from igris_core._config import limits_of, state_without_secrets
-from igris_core.client import AsyncIgris, Igris
-from igris_core.model_ref import parse_model
 
 __all__ = ["CLIENT_ARGUMENTS", "CLIENT_FIELDS", "ClientOwner", "ClientSet", "client_options"]
 

@@ -31,8 +31,8 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 from pydantic import BaseModel
 
-from igris_core.accumulator import StreamAccumulator
-from igris_core.types.chat import (
+from igris_core import StreamAccumulator
+from igris_core.types import (
     ChatCompletionChunk,
     ChatCompletionResponse,
     ChatCompletionUsage,

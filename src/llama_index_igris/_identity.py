@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from igris_core.identity import Identity, current_context, resolve_identity
+from igris_core import Identity, current_context, resolve_identity
 
 __all__ = ["IDENTITY_KWARGS", "pop_call_identity"]
 

@@ -8,7 +8,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from igris_core.errors import IgrisInputTypeError
+from igris_core import IgrisInputTypeError
 
 __all__ = ["refuse_unknown_keywords"]
 

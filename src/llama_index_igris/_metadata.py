@@ -1,4 +1,4 @@
-"""``LLMMetadata`` of a model from the shared profile table (:mod:`igris_core.profiles`).
+"""``LLMMetadata`` of a model from the shared profile table (:mod:`igris_core._profiles`).
 
 LlamaIndex sizes compact prompt packing, chat memory and refine steps by ``context_window`` and
 ``num_output``, and picks function-calling programs and agents by ``is_function_calling_model``.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from llama_index.core.base.llms.types import LLMMetadata
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
 
-from igris_core.profiles import model_profile
+from igris_core import model_profile
 
 __all__ = ["model_metadata"]
 

@@ -22,7 +22,7 @@ from llama_index.core.base.response.schema import AsyncStreamingResponse, Stream
 from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 from llama_index_instrumentation import get_dispatcher
 
-from igris_core.identity import Identity, current_context, igris_context
+from igris_core import Identity, current_context, igris_context
 
 __all__ = ["install_stream_scope"]
 

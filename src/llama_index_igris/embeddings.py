@@ -12,11 +12,9 @@ import httpx
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
-from igris_core import protocol
+from igris_core import IgrisInputTypeError, parse_model, protocol
 from igris_core._tracing import run_trace_scope
-from igris_core.errors import IgrisInputTypeError
-from igris_core.model_ref import parse_model
-from igris_core.types.embeddings import EmbeddingResponse
+from igris_core.types import EmbeddingResponse
 from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
 from llama_index_igris._keywords import refuse_unknown_keywords
 from llama_index_igris._spans import root_span_id

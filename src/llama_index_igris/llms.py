@@ -31,9 +31,8 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.types import PydanticProgramMode
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
-from igris_core import IgrisInputError, IgrisInputTypeError, protocol
+from igris_core import IgrisInputError, IgrisInputTypeError, parse_model, protocol
 from igris_core._tracing import run_trace_scope
-from igris_core.model_ref import parse_model
 from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
 from llama_index_igris._convert import (
     ChatStreamConverter,
@@ -102,7 +101,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         timeout, max_retries: per request; retries (408, 429, 5xx, no answer) are the core's.
         additional_kwargs: more request fields sent with every call (``top_p``, ``seed``, ...).
         context_window, is_function_calling_model: what ``metadata`` reports; by default the
-            model's profile (:func:`igris_core.profiles.model_profile`, looked up by the name
+            model's profile (:func:`igris_core._profiles.model_profile`, looked up by the name
             after ``@slug/``), else LlamaIndex's conservative ``3900`` tokens and no tools.
         strict: send tools with ``strict: true`` (OpenAI structured outputs).
         igris_user, igris_trace_id, igris_metadata: the default identity of every call; a call's

@@ -16,7 +16,7 @@ from tests.igris_core.helpers import Handler, Recorder
 def delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retries wait no real time; the delays they would have waited are recorded."""
     import igris_core._transport as transport
-    from igris_core.retries import retry_delay
+    from igris_core._retries import retry_delay
 
     seen: list[float] = []
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from igris_core import Identity, IgrisInputError, IgrisInputTypeError, igris_context
-from igris_core.identity import (
+from igris_core._identity import (
     current_context,
     decode_header_value,
     encode_header_value,

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from igris_core import IgrisInputError, IgrisInputTypeError, parse_model
-from igris_core.model_ref import ModelRef, validate_slug
+from igris_core._model_ref import ModelRef, validate_slug
 
 
 @pytest.mark.parametrize(

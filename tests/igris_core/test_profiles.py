@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from igris_core.profiles import _TABLE, PROFILE_FIELDS, model_profile, provider_model_name
+from igris_core._profiles import _TABLE, PROFILE_FIELDS, model_profile, provider_model_name
 
 # One spelling per provider family, as callers write them, with what the providers publish.
 KNOWN = {

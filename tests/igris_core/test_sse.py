@@ -7,7 +7,7 @@ from typing import Literal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from igris_core.sse import ServerSentEvent, SSEDecoder
+from igris_core._sse import ServerSentEvent, SSEDecoder
 
 STREAM = (
     b"\xef\xbb\xbf: keep-alive\r\n"

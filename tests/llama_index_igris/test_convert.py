@@ -21,8 +21,8 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
-from igris_core.accumulator import StreamAccumulator
-from igris_core.types.chat import ChatCompletionChunk, ChatCompletionResponse, ToolCall
+from igris_core._accumulator import StreamAccumulator
+from igris_core.types._chat import ChatCompletionChunk, ChatCompletionResponse, ToolCall
 from llama_index_igris._convert import (
     ChatStreamConverter,
     chat_response,

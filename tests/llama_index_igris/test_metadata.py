@@ -10,8 +10,8 @@ from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
 from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.node_parser import SentenceSplitter
 
+from igris_core._profiles import model_profile
 from igris_core.local_gateway import LocalGateway, ScriptedReply
-from igris_core.profiles import model_profile
 from llama_index_igris import IgrisLLM
 from tests.llama_index_igris.helpers import SECRET
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from igris_core import protocol
-from igris_core.identity import Identity, identity_headers
+from igris_core._identity import Identity, identity_headers
 from igris_core.local_gateway import AuditEntry, Fault, LocalGateway
 from tests.local_gateway.helpers import CHAT, EMBEDDINGS, chat_body, stream_chat
 

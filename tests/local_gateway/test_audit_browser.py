@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from igris_core import protocol
-from igris_core.errors import IgrisPolicyDeniedError
+from igris_core._errors import IgrisPolicyDeniedError
 from igris_core.local_gateway import LocalGateway
 from langchain_igris import ChatIgris
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from igris_core import protocol
-from igris_core.identity import encode_header_value
+from igris_core._identity import encode_header_value
 from igris_core.local_gateway import LocalGateway
 from tests.local_gateway.helpers import CHAT, EMBEDDINGS, MESSAGES, chat_body
 

@@ -8,7 +8,7 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.tools import tool
 
-from igris_core.errors import IgrisBadRequestError, IgrisServerError
+from igris_core._errors import IgrisBadRequestError, IgrisServerError
 from igris_core.local_gateway import (
     ConnectionConfig,
     GatewayConfig,

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from igris_core import protocol
-from igris_core.identity import encode_header_value
+from igris_core._identity import encode_header_value
 from igris_core.local_gateway import Fault, LocalGateway
 from tests.local_gateway.helpers import WEATHER_TOOL
 

@@ -72,7 +72,7 @@ class Delay:
 def delays(monkeypatch: pytest.MonkeyPatch) -> list[Delay]:
     """Retries wait no real time; every wait the client would have made is recorded."""
     import igris_core._transport as transport
-    from igris_core.retries import retry_delay
+    from igris_core._retries import retry_delay
 
     seen: list[Delay] = []
 

@@ -20,13 +20,19 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from igris_core import protocol
+from igris_core import (
+    AsyncIgris,
+    Identity,
+    Igris,
+    IgrisInputTypeError,
+    current_context,
+    identity_headers,
+    protocol,
+    resolve_identity,
+)
 from igris_core._answer import Redactor, loads_or_none
+from igris_core._model_ref import validate_slug
 from igris_core._tracing import trace_headers
-from igris_core.client import AsyncIgris, Igris
-from igris_core.errors import IgrisInputTypeError
-from igris_core.identity import Identity, current_context, identity_headers, resolve_identity
-from igris_core.model_ref import validate_slug
 
 __all__ = [
     "AdapterRoute",

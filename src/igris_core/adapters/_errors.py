@@ -18,16 +18,16 @@ from typing import Any
 
 import httpx
 
-from igris_core import protocol
-from igris_core._answer import Answer, Redactor, error_from_answer
-from igris_core.errors import (
+from igris_core import (
     IgrisConnectionError,
     IgrisDecodeError,
     IgrisError,
     IgrisInputTypeError,
     IgrisTimeoutError,
+    protocol,
 )
-from igris_core.streaming import _error_event as error_event  # the Igris streams' mapping
+from igris_core._answer import Answer, Redactor, error_from_answer
+from igris_core._streaming import _error_event as error_event  # the Igris streams' mapping
 
 __all__ = ["to_igris_error"]
 

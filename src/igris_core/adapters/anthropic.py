@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from igris_core import protocol
+from igris_core import IgrisInputTypeError, protocol
 from igris_core.adapters._common import (
     AdapterRoute,
     IgrisClient,
@@ -28,7 +28,6 @@ from igris_core.adapters._common import (
     missing_sdk,
     reset_instance_attrs,
 )
-from igris_core.errors import IgrisInputTypeError
 
 try:
     import anthropic

@@ -31,10 +31,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from igris_core import protocol
+from igris_core import IgrisInputTypeError, protocol
 from igris_core.adapters._common import IgrisClient, check_igris, missing_sdk
-from igris_core.errors import IgrisInputTypeError
-from igris_core.types.providers import LlmConnection
+from igris_core.types import LlmConnection
 
 try:
     from google.genai import types as genai_types

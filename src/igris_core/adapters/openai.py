@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from igris_core import protocol
+from igris_core import IgrisInputError, IgrisInputTypeError, protocol
 from igris_core.adapters._common import (
     AdapterRoute,
     IgrisClient,
@@ -24,7 +24,6 @@ from igris_core.adapters._common import (
     missing_sdk,
     reset_instance_attrs,
 )
-from igris_core.errors import IgrisInputError, IgrisInputTypeError
 
 try:
     import openai

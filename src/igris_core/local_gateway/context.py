@@ -10,8 +10,7 @@ from typing import Any, cast
 
 from starlette.requests import HTTPConnection
 
-from igris_core import protocol
-from igris_core.identity import decode_header_value
+from igris_core import decode_header_value, protocol
 from igris_core.local_gateway.audit import AuditEntry, RouteName
 from igris_core.local_gateway.policies import RequestFacts
 from igris_core.local_gateway.routes import classify_path, is_audited

@@ -1,7 +1,7 @@
 """Wire types of the Igris protocol (pydantic v2). Unknown fields are always kept."""
 
 from igris_core.types._base import GatewayResponse, IgrisModel
-from igris_core.types.chat import (
+from igris_core.types._chat import (
     ChatCompletionChoice,
     ChatCompletionChunk,
     ChatCompletionChunkChoice,
@@ -17,13 +17,13 @@ from igris_core.types.chat import (
     ToolCall,
     ToolCallDelta,
 )
-from igris_core.types.embeddings import (
+from igris_core.types._embeddings import (
     Embedding,
     EmbeddingRequest,
     EmbeddingResponse,
     EmbeddingUsage,
 )
-from igris_core.types.providers import AuthStyle, LlmConnection, LlmProviderInfo
+from igris_core.types._providers import AuthStyle, LlmConnection, LlmProviderInfo
 
 __all__ = [
     "AuthStyle",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from igris_core._requests import parse_providers, prepare_providers
-from igris_core.types.providers import LlmProviderInfo
+from igris_core.types._providers import LlmProviderInfo
 
 if TYPE_CHECKING:
-    from igris_core.client import AsyncIgris, Igris
+    from igris_core._client import AsyncIgris, Igris
 
 __all__ = ["AsyncLlmProviders", "LlmProviders"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from igris_core.types.chat import (
+from igris_core.types._chat import (
     ChatCompletionChoice,
     ChatCompletionChunk,
     ChatCompletionResponse,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from igris_core import protocol
-from igris_core.errors import IgrisStreamError
+from igris_core._errors import IgrisStreamError
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 

@@ -24,19 +24,19 @@ from pydantic import ValidationError
 from typing_extensions import Self
 
 from igris_core import protocol
+from igris_core._accumulator import StreamAccumulator
 from igris_core._answer import BodyDecoder, Redactor, loads_or_none, raw_body, raw_body_async
 from igris_core._deadline import Deadline, read_async, read_sync
-from igris_core._tracing import StreamTrace, wrap_async_stream_iterator, wrap_stream_iterator
-from igris_core._transport import secret_from_request
-from igris_core.accumulator import StreamAccumulator
-from igris_core.errors import (
+from igris_core._errors import (
     IgrisDecodeError,
     IgrisError,
     IgrisStreamError,
     IgrisTimeoutError,
 )
-from igris_core.sse import ServerSentEvent, SSEDecoder
-from igris_core.types.chat import ChatCompletionChunk, ChatCompletionResponse
+from igris_core._sse import ServerSentEvent, SSEDecoder
+from igris_core._tracing import StreamTrace, wrap_async_stream_iterator, wrap_stream_iterator
+from igris_core._transport import secret_from_request
+from igris_core.types._chat import ChatCompletionChunk, ChatCompletionResponse
 
 if TYPE_CHECKING:
     from igris_core._config import ClientOptions

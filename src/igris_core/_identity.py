@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from urllib.parse import quote, unquote
 
 from igris_core import protocol
-from igris_core.errors import IgrisInputError, IgrisInputTypeError
+from igris_core._errors import IgrisInputError, IgrisInputTypeError
 
 __all__ = [
     "EMPTY_IDENTITY",

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from igris_core._identity import Identity
 from igris_core._requests import embedding_count, parse_embeddings, prepare_embeddings
+from igris_core._resources._identity_args import call_identity
 from igris_core._tracing import gateway_call
-from igris_core.identity import Identity
-from igris_core.resources._identity_args import call_identity
-from igris_core.types.embeddings import EmbeddingResponse
+from igris_core.types._embeddings import EmbeddingResponse
 
 if TYPE_CHECKING:
-    from igris_core.client import AsyncIgris, Igris
+    from igris_core._client import AsyncIgris, Igris
 
 __all__ = ["AsyncEmbeddings", "Embeddings"]
 

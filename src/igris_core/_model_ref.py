@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from igris_core import protocol
-from igris_core.errors import IgrisInputError, IgrisInputTypeError
+from igris_core._errors import IgrisInputError, IgrisInputTypeError
 
 __all__ = ["ModelRef", "parse_model", "validate_slug"]
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from igris_core._identity import Identity
 from igris_core._requests import parse_chat, prepare_chat
+from igris_core._resources._identity_args import call_identity
+from igris_core._streaming import AsyncChatCompletionStream, ChatCompletionStream, StreamSettings
 from igris_core._tracing import gateway_call
-from igris_core.identity import Identity
-from igris_core.resources._identity_args import call_identity
-from igris_core.streaming import AsyncChatCompletionStream, ChatCompletionStream, StreamSettings
-from igris_core.types.chat import ChatCompletionResponse, ChatMessage
+from igris_core.types._chat import ChatCompletionResponse, ChatMessage
 
 if TYPE_CHECKING:
-    from igris_core.client import AsyncIgris, Igris
+    from igris_core._client import AsyncIgris, Igris
 
 __all__ = ["AsyncChat", "AsyncCompletions", "Chat", "Completions"]
 

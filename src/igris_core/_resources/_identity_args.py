@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from igris_core.identity import Identity, resolve_identity
+from igris_core._identity import Identity, resolve_identity
 
 
 def call_identity(

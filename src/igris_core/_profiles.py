@@ -9,7 +9,7 @@ an unknown model has no profile.
 
 Example::
 
-    from igris_core.profiles import model_profile
+    from igris_core._profiles import model_profile
 
     model_profile("@openai-prod/gpt-4o")["max_input_tokens"]  # 128000
     model_profile("@ollama/my-finetune") is None  # True

@@ -12,10 +12,9 @@ from typing_extensions import Self
 
 from igris_core import protocol
 from igris_core._config import ClientOptions, TimeoutTypes
-from igris_core._transport import AsyncTransport, SyncTransport
-from igris_core.identity import Identity, current_context, identity_headers, resolve_identity
-from igris_core.model_ref import validate_slug
-from igris_core.resources import (
+from igris_core._identity import Identity, current_context, identity_headers, resolve_identity
+from igris_core._model_ref import validate_slug
+from igris_core._resources import (
     AsyncChat,
     AsyncEmbeddings,
     AsyncLlmProviders,
@@ -23,7 +22,8 @@ from igris_core.resources import (
     Embeddings,
     LlmProviders,
 )
-from igris_core.types.providers import LlmConnection
+from igris_core._transport import AsyncTransport, SyncTransport
+from igris_core.types._providers import LlmConnection
 
 __all__ = ["AsyncIgris", "Igris"]
 
