@@ -32,9 +32,8 @@ from igris_core.local_gateway._wire.errors import GatewayError, StreamAbort
 from igris_core.local_gateway._wire.sse import (
     DONE_EVENT,
     SseEvent,
-    SseSplitter,
+    UpstreamEvents,
     json_event,
-    parse_event,
     play_stream,
 )
 from igris_core.local_gateway._wire.stream_shapes import apply_stream_shape
@@ -93,7 +92,7 @@ class UsageWatcher:
     """Reads usage from a stream going past; counts the words when the stream reports none."""
 
     def __init__(self, conversation: Conversation | None) -> None:
-        self._splitter = SseSplitter()
+        self._reader = UpstreamEvents()
         self._prompt: int | None = None
         self._completion: int | None = None
         self._words = 0
@@ -101,10 +100,8 @@ class UsageWatcher:
 
     def feed(self, data: bytes) -> None:
         """Look at the next bytes of the stream."""
-        for raw in self._splitter.feed(data):
-            event = parse_event(raw)
-            if event is not None:
-                self.see(event)
+        for event in self._reader.feed(data):
+            self.see(event)
 
     def see(self, event: SseEvent) -> None:
         """Look at one event of the stream."""
@@ -300,12 +297,11 @@ class Forwarder:
     async def _events(
         self, upstream: httpx.Response, watcher: UsageWatcher, *, shape: str | None
     ) -> AsyncIterator[SseEvent]:
-        splitter = SseSplitter()
+        reader = UpstreamEvents()
         pending: list[SseEvent] = []
         async for data in upstream.aiter_bytes():
-            for raw in splitter.feed(data):
-                event = parse_event(raw)
-                if event is None or event.is_done:
+            for event in reader.feed(data):
+                if event.is_done:
                     continue  # play_stream writes its own terminator
                 watcher.see(event)
                 if shape is None:

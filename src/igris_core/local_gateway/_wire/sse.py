@@ -1,5 +1,6 @@
-"""Server-sent events on the gateway side: writing events, splitting an upstream byte stream into
-events, and playing a stream out under a fault plan (cut, early end, error event, bad JSON)."""
+"""Server-sent events on the gateway side: writing events, reading an upstream byte stream (with
+the client's own decoder), and playing a stream out under a fault plan (cut, early end, error
+event, bad JSON)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,17 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 
-from igris_core import protocol
+from igris_core import IgrisStreamError, protocol
+from igris_core._sse import SSEDecoder
 from igris_core.local_gateway._policy.faults import StreamPlan
 from igris_core.local_gateway._wire.errors import StreamAbort
 
 __all__ = [
     "DONE_EVENT",
     "SseEvent",
-    "SseSplitter",
+    "UpstreamEvents",
     "ends_stream",
     "json_event",
-    "parse_event",
     "play_stream",
 ]
 
@@ -65,40 +66,25 @@ def json_event(payload: object, event: str | None = None) -> SseEvent:
     return SseEvent(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), event)
 
 
-def parse_event(raw: bytes) -> SseEvent | None:
-    """Read one raw event (as :class:`SseSplitter` cuts them); ``None`` when it has no data."""
-    name: str | None = None
-    data: list[str] = []
-    for line in raw.decode("utf-8", "replace").splitlines():
-        field, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if field == "event":
-            name = value
-        elif field == "data":
-            data.append(value)
-    return SseEvent("\n".join(data), name) if data else None
+class UpstreamEvents:
+    """Read an upstream's event stream, fed in chunks of any size (CR, LF or CRLF line ends).
 
+    Decoding is the client's :class:`~igris_core._sse.SSEDecoder`, so what the gateway relays is
+    read exactly as a client reads it, and memory stays bounded: an event larger than
+    ``max_event_bytes`` raises :class:`StreamAbort` (the stream is cut, never buffered on).
+    """
 
-class SseSplitter:
-    """Cut a byte stream into raw events at blank lines (``\\n\\n`` or ``\\r\\n\\r\\n``)."""
+    def __init__(self, max_event_bytes: int = protocol.DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._decoder = SSEDecoder(max_event_bytes)
 
-    def __init__(self) -> None:
-        self._buffer = b""
-
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes) -> list[SseEvent]:
         """Add bytes; return the events completed by them."""
-        self._buffer += data.replace(b"\r\n", b"\n")
-        events: list[bytes] = []
-        while True:
-            end = self._buffer.find(b"\n\n")
-            if end < 0:
-                return events
-            events.append(self._buffer[: end + 2])
-            self._buffer = self._buffer[end + 2 :]
-
-    def rest(self) -> bytes:
-        """Bytes left after the last complete event."""
-        return self._buffer
+        try:
+            decoded = self._decoder.feed(data)
+        except IgrisStreamError as exc:
+            raise StreamAbort(f"upstream stream unreadable: {exc}") from None
+        # "message" is the name of an unnamed event: written back, it stays unnamed.
+        return [SseEvent(e.data, None if e.event == "message" else e.event) for e in decoded]
 
 
 async def _aiter(events: Iterable[SseEvent]) -> AsyncIterator[SseEvent]:
