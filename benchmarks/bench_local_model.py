@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from igris_core.local_gateway import LocalGateway
-from igris_core.local_gateway.backends import llama_cpp as backend
+from igris_core.local_gateway._backends import llama_cpp as backend
 from langchain_igris import ChatIgris
 
 PROMPT = "Write a short story about a cat who learns to fly."

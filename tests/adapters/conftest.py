@@ -1,5 +1,5 @@
-"""Fixtures for the adapter tests: Igris clients for the mock transports, and the offline local
-gateway (one per session, reset before each test) for the real-HTTP tests."""
+"""Fixtures for the adapter tests: Igris clients for the mock transports, and clients of the
+offline local gateway (``gw``, from the root conftest) for the real-HTTP tests."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ import pytest
 
 from igris_core import AsyncIgris, Igris
 from igris_core.local_gateway import LocalGateway
-from igris_core.testing import igris_gateway, igris_gateway_session
 from tests.adapters.helpers import GATEWAY, IGRIS_KEY
-
-__all__ = ["igris_gateway", "igris_gateway_session"]
 
 
 @pytest.fixture
@@ -20,12 +17,6 @@ def igris() -> Iterator[Igris]:
     """An Igris client for the mock-transport tests (it never sends a request itself)."""
     with Igris(IGRIS_KEY, base_url=GATEWAY) as client:
         yield client
-
-
-@pytest.fixture
-def gw(igris_gateway: LocalGateway) -> LocalGateway:
-    """The session's local gateway, reset for this test."""
-    return igris_gateway
 
 
 @pytest.fixture

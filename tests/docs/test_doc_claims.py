@@ -13,7 +13,7 @@ import pytest
 
 from igris_core import protocol
 from igris_core.local_gateway import GatewayConfig, load_config
-from igris_core.local_gateway.providers import provider_info
+from igris_core.local_gateway._config.providers import provider_info
 from igris_core.types import LlmProviderInfo
 from llama_index_igris import IgrisEmbedding
 from tests.docs.snippets import code_blocks
@@ -120,7 +120,7 @@ def test_every_relative_link_of_the_readme_exists() -> None:
 def test_the_readme_names_files_that_exist() -> None:
     text = README.read_text(encoding="utf-8")
     paths = re.findall(r"`((?:src|examples|notebooks)/[\w./-]+)`", text)
-    assert "src/igris_core/local_gateway/example-config.toml" in paths
+    assert "src/igris_core/local_gateway/_config/example-config.toml" in paths
     assert [p for p in paths if not (ROOT / p).exists()] == []
 
 

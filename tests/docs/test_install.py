@@ -116,7 +116,8 @@ def test_the_built_wheel_installs_and_runs_without_the_checkout(tmp_path: Path) 
     names = set(zipfile.ZipFile(wheel).namelist())
     for package in ("igris_core", "langchain_igris", "llama_index_igris"):
         assert f"{package}/py.typed" in names
-    assert "igris_core/local_gateway/example-config.toml" in names  # the README points at it
+    # the README points at it
+    assert "igris_core/local_gateway/_config/example-config.toml" in names
     assert not any(n.startswith("tests/") for n in names)
 
     # A fresh environment with the wheel alone; its dependencies come from this one's

@@ -1,4 +1,5 @@
-"""Fixtures for igris_core unit tests: mock transports and instant retries."""
+"""Fixtures for igris_core unit tests: clients on mock transports (``delays`` is in the root
+conftest)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,6 @@ import pytest
 
 from igris_core import AsyncIgris, Igris
 from tests.igris_core.helpers import Handler, Recorder
-
-
-@pytest.fixture
-def delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retries wait no real time; the delays they would have waited are recorded."""
-    import igris_core._transport as transport
-    from igris_core._retries import retry_delay
-
-    seen: list[float] = []
-
-    def fake(attempt: int, retry_after: float | None) -> float:
-        seen.append(retry_delay(attempt, retry_after))
-        return 0.0
-
-    monkeypatch.setattr(transport, "retry_delay", fake)
-    return seen
 
 
 @pytest.fixture

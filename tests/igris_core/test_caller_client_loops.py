@@ -9,17 +9,12 @@ import httpx
 
 from igris_core import AsyncIgris
 from igris_core.local_gateway import LocalGateway
-from igris_core.testing import igris_gateway, igris_gateway_session
-
-__all__ = ["igris_gateway", "igris_gateway_session"]  # the fixtures, used by name
 
 
-def test_own_async_client_across_event_loops(igris_gateway: LocalGateway) -> None:
+def test_own_async_client_across_event_loops(gw: LocalGateway) -> None:
     own = httpx.AsyncClient()
     first, second = (
-        AsyncIgris(
-            igris_gateway.api_key, base_url=igris_gateway.base_url, http_client=own, max_retries=0
-        )
+        AsyncIgris(gw.api_key, base_url=gw.base_url, http_client=own, max_retries=0)
         for _ in range(2)
     )
 
@@ -45,4 +40,4 @@ def test_own_async_client_across_event_loops(igris_gateway: LocalGateway) -> Non
         asyncio.run(ask(first, texts[3])),
     ]
     assert all(text in answer for text, answer in zip(texts, answers, strict=True))
-    assert len(igris_gateway.audit) == len(texts)
+    assert len(gw.audit) == len(texts)

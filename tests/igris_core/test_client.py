@@ -31,6 +31,7 @@ from igris_core import (
     igris_context,
 )
 from igris_core._codec import floats_to_b64
+from tests.conftest import Delay
 from tests.igris_core.helpers import Recorder, chat_answer
 
 KEY = "ig_test_secret_key"
@@ -392,7 +393,7 @@ STATUS_CLASSES = [
 
 @pytest.mark.parametrize(("status", "cls"), STATUS_CLASSES)
 def test_each_status_maps_to_its_class(
-    make_client: Make, delays: list[float], status: int, cls: type[IgrisError]
+    make_client: Make, delays: list[Delay], status: int, cls: type[IgrisError]
 ) -> None:
     body = {"error": {"message": f"nope {status}", "type": "some_type", "code": "rule-7"}}
     client, rec = make_client(
@@ -413,7 +414,7 @@ def test_each_status_maps_to_its_class(
     assert len(rec.requests) == (3 if retried else 1)
 
 
-def test_non_json_error_keeps_the_raw_text(make_client: Make, delays: list[float]) -> None:
+def test_non_json_error_keeps_the_raw_text(make_client: Make, delays: list[Delay]) -> None:
     client, _ = make_client(lambda r: httpx.Response(502, text="<html>Bad gateway</html>"))
     with pytest.raises(IgrisServerError) as info:
         client.chat.completions.create(model="@p/m", messages=MSGS)
@@ -455,7 +456,7 @@ def sequence(*responses: httpx.Response | Exception) -> Callable[[httpx.Request]
     return handler
 
 
-def test_retry_after_is_honoured(make_client: Make, delays: list[float]) -> None:
+def test_retry_after_is_honoured(make_client: Make, delays: list[Delay]) -> None:
     client, rec = make_client(
         sequence(
             httpx.Response(429, json={"error": {"message": "slow"}}, headers={"Retry-After": "3"}),
@@ -465,10 +466,10 @@ def test_retry_after_is_honoured(make_client: Make, delays: list[float]) -> None
     )
     client.chat.completions.create(model="@p/m", messages=MSGS)
     assert len(rec.requests) == 3
-    assert delays == [3.0, 0.25]
+    assert [d.wait for d in delays] == [3.0, 0.25]
 
 
-def test_retry_after_http_date_and_cap(make_client: Make, delays: list[float]) -> None:
+def test_retry_after_http_date_and_cap(make_client: Make, delays: list[Delay]) -> None:
     client, _ = make_client(
         sequence(
             httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
@@ -478,11 +479,11 @@ def test_retry_after_http_date_and_cap(make_client: Make, delays: list[float]) -
     )
     client.chat.completions.create(model="@p/m", messages=MSGS)
     # A date in the past is no instruction: the client's own backoff applies.
-    assert 0 < delays[0] <= 0.5
-    assert delays[1] == 60.0
+    assert 0 < delays[0].wait <= 0.5
+    assert delays[1].wait == 60.0
 
 
-def test_rate_limit_error_carries_retry_after(make_client: Make, delays: list[float]) -> None:
+def test_rate_limit_error_carries_retry_after(make_client: Make, delays: list[Delay]) -> None:
     client, _ = make_client(
         lambda r: httpx.Response(
             429, json={"error": {"message": "x"}}, headers={"Retry-After": "7"}
@@ -493,22 +494,23 @@ def test_rate_limit_error_carries_retry_after(make_client: Make, delays: list[fl
     assert info.value.retry_after == 7.0
 
 
-def test_backoff_grows_without_retry_after(make_client: Make, delays: list[float]) -> None:
+def test_backoff_grows_without_retry_after(make_client: Make, delays: list[Delay]) -> None:
     client, rec = make_client(lambda r: httpx.Response(500), max_retries=3)
     with pytest.raises(IgrisServerError):
         client.chat.completions.create(model="@p/m", messages=MSGS)
     assert len(rec.requests) == 4
-    assert 0.375 <= delays[0] <= 0.5 and 0.75 <= delays[1] <= 1.0 and 1.5 <= delays[2] <= 2.0
+    waits = [d.wait for d in delays]
+    assert 0.375 <= waits[0] <= 0.5 and 0.75 <= waits[1] <= 1.0 and 1.5 <= waits[2] <= 2.0
 
 
-def test_max_retries_zero_disables_retries(make_client: Make, delays: list[float]) -> None:
+def test_max_retries_zero_disables_retries(make_client: Make, delays: list[Delay]) -> None:
     client, rec = make_client(lambda r: httpx.Response(503), max_retries=0)
     with pytest.raises(IgrisServerError):
         client.chat.completions.create(model="@p/m", messages=MSGS)
     assert len(rec.requests) == 1
 
 
-def test_connection_errors_are_retried_then_typed(make_client: Make, delays: list[float]) -> None:
+def test_connection_errors_are_retried_then_typed(make_client: Make, delays: list[Delay]) -> None:
     client, rec = make_client(
         sequence(httpx.ConnectError("refused"), httpx.Response(200, json=chat_answer()))
     )
@@ -522,7 +524,7 @@ def test_connection_errors_are_retried_then_typed(make_client: Make, delays: lis
     assert not isinstance(info.value, IgrisTimeoutError)
 
 
-def test_timeouts_are_typed(make_client: Make, delays: list[float]) -> None:
+def test_timeouts_are_typed(make_client: Make, delays: list[Delay]) -> None:
     client, rec = make_client(sequence(*[httpx.ReadTimeout("slow")] * 3))
     with pytest.raises(IgrisTimeoutError):
         client.chat.completions.create(model="@p/m", messages=MSGS)
@@ -532,7 +534,7 @@ def test_timeouts_are_typed(make_client: Make, delays: list[float]) -> None:
 # --- async -----------------------------------------------------------------------------------
 
 
-async def test_async_client_end_to_end(make_async_client: MakeAsync, delays: list[float]) -> None:
+async def test_async_client_end_to_end(make_async_client: MakeAsync, delays: list[Delay]) -> None:
     calls: list[int] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -559,7 +561,7 @@ async def test_async_client_end_to_end(make_async_client: MakeAsync, delays: lis
     assert rec.requests[-1].headers["x-igris-user"] == "u"
 
 
-async def test_async_errors(make_async_client: MakeAsync, delays: list[float]) -> None:
+async def test_async_errors(make_async_client: MakeAsync, delays: list[Delay]) -> None:
     client, rec = make_async_client(
         lambda r: httpx.Response(403, json={"error": {"message": "denied by rule"}})
     )
@@ -572,7 +574,7 @@ async def test_async_errors(make_async_client: MakeAsync, delays: list[float]) -
 
 
 def test_key_never_in_repr_errors_or_debug_logs(
-    make_client: Make, delays: list[float], caplog: pytest.LogCaptureFixture
+    make_client: Make, delays: list[Delay], caplog: pytest.LogCaptureFixture
 ) -> None:
     echo_key = {"error": {"message": f"bad key {KEY}", "type": "authentication_error"}}
     client, _ = make_client(

@@ -37,6 +37,7 @@ from igris_core import (
     IgrisStreamError,
     IgrisTimeoutError,
 )
+from tests.conftest import Delay
 from tests.igris_core.helpers import chat_answer
 from tests.igris_core.hostile_server import (
     Request,
@@ -426,7 +427,7 @@ NOT_RFC_9110 = ["nan", "-5", "inf", "2.3e9", "1_0", "0x10", "Wed, 21 Oct 2015 07
 
 @pytest.mark.parametrize("value", NOT_RFC_9110)
 def test_retry_after_outside_rfc_9110_is_ignored_for_backoff(
-    value: str, delays: list[float]
+    value: str, delays: list[Delay]
 ) -> None:
     def script(conn: socket.socket, request: Request, server: Server) -> None:
         respond(conn, 429, {"error": {"message": "slow"}}, Retry_After=value)
@@ -438,10 +439,10 @@ def test_retry_after_outside_rfc_9110_is_ignored_for_backoff(
     ):
         client.chat.completions.create(model=MODEL, messages=MSGS)
     assert info.value.retry_after is None
-    assert len(delays) == 2 and all(0.25 <= d <= 1.0 for d in delays), delays  # backoff
+    assert len(delays) == 2 and all(0.25 <= d.wait <= 1.0 for d in delays), delays  # backoff
 
 
-def test_retry_after_is_finite_and_capped(delays: list[float]) -> None:
+def test_retry_after_is_finite_and_capped(delays: list[Delay]) -> None:
     def script(conn: socket.socket, request: Request, server: Server) -> None:
         respond(conn, 429, {"error": {"message": "slow"}}, Retry_After="9" * 400)
 
@@ -452,7 +453,7 @@ def test_retry_after_is_finite_and_capped(delays: list[float]) -> None:
     ):
         client.chat.completions.create(model=MODEL, messages=MSGS)
     assert info.value.retry_after == 60.0
-    assert delays == [60.0, 60.0]
+    assert [d.wait for d in delays] == [60.0, 60.0]
 
 
 # --- messages that say what to do -------------------------------------------------------------
@@ -506,7 +507,7 @@ def test_unset_and_empty_key_are_told_apart(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_retry_waits_are_not_logged_when_short(
-    delays: list[float], caplog: pytest.LogCaptureFixture
+    delays: list[Delay], caplog: pytest.LogCaptureFixture
 ) -> None:
     def script(conn: socket.socket, request: Request, server: Server) -> None:
         respond(conn, 503, {"error": {"message": "busy"}})

@@ -19,6 +19,7 @@ from igris_core import (
     IgrisStreamError,
     IgrisTimeoutError,
 )
+from tests.conftest import Delay
 from tests.igris_core.helpers import Recorder, sse
 
 MSGS = [{"role": "user", "content": "Hello"}]
@@ -117,7 +118,7 @@ def test_clean_end_without_done_is_an_error(make_client: Make) -> None:
     assert info.value.request_id == "req_s"
 
 
-def test_broken_connection_mid_stream_is_an_error(make_client: Make, delays: list[float]) -> None:
+def test_broken_connection_mid_stream_is_an_error(make_client: Make, delays: list[Delay]) -> None:
     body = Body(events(chunk("a"), done=False), fail=httpx.RemoteProtocolError("peer closed"))
     client, rec = make_client(streaming(body))
     with pytest.raises(IgrisStreamError, match="broken after 1 events"):
@@ -144,7 +145,7 @@ def test_read_timeout_mid_stream(make_client: Make) -> None:
     ],
 )
 def test_error_event_raises_the_typed_error(
-    make_client: Make, delays: list[float], error: Any, cls: type[IgrisError], status: int | None
+    make_client: Make, delays: list[Delay], error: Any, cls: type[IgrisError], status: int | None
 ) -> None:
     client, rec = make_client(streaming(Body(events(chunk("a"), {"error": error}, chunk("b")))))
     seen = []
@@ -211,7 +212,7 @@ def test_early_break_closes_the_response(make_client: Make) -> None:
     assert body2.closed
 
 
-def test_error_status_before_the_stream_is_retried(make_client: Make, delays: list[float]) -> None:
+def test_error_status_before_the_stream_is_retried(make_client: Make, delays: list[Delay]) -> None:
     answers = [
         httpx.Response(429, headers={"Retry-After": "0"}, json={"error": {"message": "x"}}),
         httpx.Response(
@@ -224,7 +225,7 @@ def test_error_status_before_the_stream_is_retried(make_client: Make, delays: li
     assert len(rec.requests) == 2
 
 
-async def test_async_stream(make_async_client: MakeAsync, delays: list[float]) -> None:
+async def test_async_stream(make_async_client: MakeAsync, delays: list[Delay]) -> None:
     body = Body(events(chunk("Hel", role="assistant"), chunk("lo"), USAGE))
     client, _ = make_async_client(streaming(body))
     stream = await client.chat.completions.create(model="@p/m", messages=MSGS, stream=True)

@@ -22,6 +22,7 @@ from opentelemetry.trace import (
 
 from igris_core import AsyncIgris, Igris, IgrisRateLimitError, igris_context
 from igris_core._tracing import CAPTURE_CONTENT_ENV, run_trace_scope
+from tests.conftest import Delay
 from tests.igris_core.helpers import Recorder, chat_answer, sse, sse_response
 from tests.tracing_helpers import TRACEPARENT_RE, hex_trace_id, recording_spans
 
@@ -236,7 +237,7 @@ def test_message_contents_only_when_opted_in(
 def test_error_sets_error_type_status_and_request_id(
     make_client: Callable[..., tuple[Igris, Recorder]],
     spans: InMemorySpanExporter,
-    delays: list[float],
+    delays: list[Delay],
 ) -> None:
     def limited(request: httpx.Request) -> httpx.Response:
         body = {"error": {"message": f"slow down {PROMPT}", "type": "rate_limit_error"}}

@@ -66,21 +66,20 @@ _SAMPLES = {".png": _png, ".pdf": _pdf, ".wav": _wav}
 
 
 @pytest.fixture(autouse=True)
-def _gateway_env(igris_gateway: LocalGateway, monkeypatch: pytest.MonkeyPatch) -> LocalGateway:
-    """Point the suites' models at the gateway, and serve their sample downloads locally."""
-    monkeypatch.setenv("IGRIS_BASE_URL", igris_gateway.base_url)
-    monkeypatch.setenv("IGRIS_API_KEY", igris_gateway.api_key)
+def _gateway_env(gw: LocalGateway, monkeypatch: pytest.MonkeyPatch) -> LocalGateway:
+    """Point the suites' models at the gateway (``gw`` sets IGRIS_BASE_URL / IGRIS_API_KEY), and
+    serve their sample downloads locally."""
     monkeypatch.setenv("LANGCHAIN_TESTS_USER_AGENT", "langchain-igris-tests/0.1")
     real_get = httpx.get
 
     def get(url: str, *args: Any, **kwargs: Any) -> httpx.Response:
         for suffix, make in _SAMPLES.items():
-            if str(url).endswith(suffix) and not str(url).startswith(igris_gateway.base_url):
+            if str(url).endswith(suffix) and not str(url).startswith(gw.base_url):
                 return httpx.Response(200, content=make(), request=httpx.Request("GET", url))
         return real_get(url, *args, **kwargs)
 
     monkeypatch.setattr(httpx, "get", get)
-    return igris_gateway
+    return gw
 
 
 class TestChatIgrisStandardIntegration(ChatModelIntegrationTests):

@@ -1,6 +1,7 @@
-"""Fixtures for llama_index_igris tests: the offline gateway, models pointed at it, and mock
-transports. Network access beyond loopback fails the test (pytest-socket, configured in
-pyproject.toml): LlamaIndex must never download tokenizers, NLTK data or anything else here."""
+"""Fixtures for llama_index_igris tests: models pointed at the offline gateway (``gw``, from the
+root conftest), and mock transports. Network access beyond loopback fails the test
+(pytest-socket, configured in pyproject.toml): LlamaIndex must never download tokenizers, NLTK
+data or anything else here."""
 
 from __future__ import annotations
 
@@ -11,26 +12,15 @@ import httpx
 import pytest
 
 from igris_core.local_gateway import LocalGateway
-from igris_core.testing import igris_gateway, igris_gateway_session
 from llama_index_igris import IgrisEmbedding, IgrisLLM
 from tests.llama_index_igris.helpers import Handler, Recorder
 
-__all__ = ["igris_gateway", "igris_gateway_session"]
-
 
 @pytest.fixture(autouse=True)
-def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_ambient_settings(no_igris_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """No OpenAI key for an accidental default model to find; no Igris settings from the
-    shell."""
+    shell (in every test here, not only those using ``gw``)."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("IGRIS_API_KEY", raising=False)
-    monkeypatch.delenv("IGRIS_BASE_URL", raising=False)
-
-
-@pytest.fixture
-def gw(igris_gateway: LocalGateway) -> LocalGateway:
-    """The session's offline gateway, reset for this test."""
-    return igris_gateway
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures of the local gateway tests: the plugin's gateway fixtures and an HTTP client."""
+"""Fixtures of the local gateway tests: an HTTP client of the root conftest's gateway."""
 
 from __future__ import annotations
 
@@ -8,15 +8,6 @@ import httpx
 import pytest
 
 from igris_core.local_gateway import LocalGateway
-from igris_core.testing import igris_gateway, igris_gateway_session
-
-__all__ = ["igris_gateway", "igris_gateway_session"]  # re-exported fixtures
-
-
-@pytest.fixture
-def gw(igris_gateway: LocalGateway) -> LocalGateway:
-    """The shared gateway, reset for this test."""
-    return igris_gateway
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def test_entries_are_in_arrival_order(gw: LocalGateway, client: httpx.Client) ->
 
 
 def test_a_call_running_across_a_reset_is_not_recorded_after_it() -> None:
-    from igris_core.local_gateway.audit import AuditLog
+    from igris_core.local_gateway._audit.trail import AuditLog
 
     log = AuditLog()
     before = log.ticket()  # a call arrives
@@ -150,9 +150,9 @@ async def _entries_when_the_stream_ends(path: str, body: dict[str, object]) -> i
     was handed to the server: clients stop reading there, so the entry must already exist."""
     import json as _json
 
-    from igris_core.local_gateway.app import create_app
-    from igris_core.local_gateway.config import GatewayConfig
-    from igris_core.local_gateway.state import GatewayState
+    from igris_core.local_gateway._config.settings import GatewayConfig
+    from igris_core.local_gateway._server.app import create_app
+    from igris_core.local_gateway._server.state import GatewayState
 
     state = GatewayState(GatewayConfig(keys={"k": "ig_local_terminal_event_key"}))
     app = create_app(state)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from igris_core.local_gateway import LocalGateway
-from igris_core.local_gateway.schema_instance import LIMITS
+from igris_core.local_gateway._backends.schema_instance import LIMITS
 from tests.local_gateway.helpers import CHAT, EMBEDDINGS, chat_body
 
 
@@ -110,7 +110,7 @@ def test_huge_integer_bounds_get_a_400(client: httpx.Client) -> None:
 
 
 def test_embedding_inputs_are_capped(client: httpx.Client) -> None:
-    from igris_core.local_gateway.handlers import MAX_EMBEDDING_INPUTS, MAX_EMBEDDING_VALUES
+    from igris_core.local_gateway._server.handlers import MAX_EMBEDDING_INPUTS, MAX_EMBEDDING_VALUES
 
     too_many = client.post(
         EMBEDDINGS, json={"model": "m", "input": ["x"] * (MAX_EMBEDDING_INPUTS + 1)}

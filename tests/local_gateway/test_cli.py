@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from igris_core import protocol
-from igris_core.local_gateway.cli import main
-from igris_core.local_gateway.config_file import load_config
+from igris_core.local_gateway._cli import main
+from igris_core.local_gateway._config.toml_file import load_config
 from tests.local_gateway.helpers import chat_body
 
 
@@ -125,7 +125,7 @@ def test_api_key_is_stable_across_restarts_and_each_call_is_logged() -> None:
 def test_without_the_extra_one_line_names_it() -> None:
     code = (
         "import sys; sys.modules['starlette'] = None\n"
-        "from igris_core.local_gateway.cli import main\n"
+        "from igris_core.local_gateway._cli import main\n"
         "raise SystemExit(main(['--port', '0']))\n"
     )
     result = subprocess.run(

@@ -10,10 +10,10 @@ import pytest
 import igris_core.local_gateway as local_gateway
 from igris_core import protocol
 from igris_core.local_gateway import LocalGateway, load_config
-from igris_core.local_gateway.config import DEFAULT_CONNECTIONS
+from igris_core.local_gateway._config.settings import DEFAULT_CONNECTIONS
 from tests.local_gateway.helpers import CHAT, chat_body
 
-EXAMPLE = Path(local_gateway.__file__).parent / "example-config.toml"
+EXAMPLE = Path(local_gateway.__file__).parent / "_config" / "example-config.toml"
 
 
 def test_the_shipped_example_loads() -> None:

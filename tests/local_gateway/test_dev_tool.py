@@ -12,7 +12,7 @@ import pytest
 
 from igris_core import protocol
 from igris_core.local_gateway import Fault, GatewayConfig, LocalGateway, load_config
-from igris_core.local_gateway import auth as gateway_auth
+from igris_core.local_gateway._policy import auth as gateway_auth
 from tests.local_gateway.helpers import CHAT, chat_body
 
 

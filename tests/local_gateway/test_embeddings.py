@@ -11,7 +11,7 @@ import pytest
 
 from igris_core import protocol
 from igris_core.local_gateway import LocalGateway
-from igris_core.local_gateway.embedder import embed
+from igris_core.local_gateway._backends.embedder import embed
 from igris_core.types import EmbeddingResponse
 from tests.local_gateway.helpers import EMBEDDINGS
 

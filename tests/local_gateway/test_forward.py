@@ -3,7 +3,10 @@ upstream one's ``/llm/<slug>/v1``."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -17,6 +20,7 @@ from igris_core.local_gateway import (
     LocalGateway,
     ScriptedReply,
 )
+from tests.igris_core.hostile_server import Request, Script, Server, hostile_server, sse_head
 from tests.local_gateway.helpers import (
     accumulate,
     chat_body,
@@ -237,3 +241,115 @@ def test_unreachable_upstream_is_a_502(gw: LocalGateway) -> None:
         )
     assert response.status_code == 502
     assert response.json()["error"]["type"] == "upstream_error"
+
+
+# --- upstream streams read with the core SSE decoder ---------------------------------------------
+_UPSTREAM_CHUNKS: list[dict[str, object]] = [
+    {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": 0, "delta": {"role": "assistant", "content": "héllo"}, "finish_reason": None}
+        ],
+    },
+    {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": " wörld ✓"}, "finish_reason": "stop"}],
+    },
+    {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+    },
+]
+# CRLF line ends and a comment, as some upstreams write them.
+_UPSTREAM_BODY = (
+    b": keep-alive\r\n\r\n"
+    + b"".join(
+        b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\r\n\r\n"
+        for chunk in _UPSTREAM_CHUNKS
+    )
+    + b"data: [DONE]\r\n\r\n"
+)
+
+
+def _awkward_pieces(body: bytes) -> list[bytes]:
+    """``body`` cut inside every blank line's CRLF pairs, inside every multi-byte character and
+    every 16 bytes besides."""
+    cuts = set(range(16, len(body), 16))
+    start = body.find(b"\r\n\r\n")
+    while start >= 0:
+        cuts |= {start + 1, start + 3}  # between CR and LF, twice
+        start = body.find(b"\r\n\r\n", start + 1)
+    cuts |= {i for i, byte in enumerate(body) if byte >= 0xC0 and 0 < i + 1 < len(body)} | {
+        i + 1 for i, byte in enumerate(body) if byte >= 0xC0
+    }
+    edges = [0, *sorted(c for c in cuts if 0 < c < len(body)), len(body)]
+    return [body[a:b] for a, b in itertools.pairwise(edges)]
+
+
+def _send_in_pieces(pieces: list[bytes]) -> Script:
+    def script(conn: socket.socket, request: Request, server: Server) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sendall(sse_head())
+        for piece in pieces:
+            conn.sendall(piece)
+            if server.stop.wait(0.002):  # lets each piece arrive on its own
+                return
+
+    return script
+
+
+@contextlib.contextmanager
+def _gateway_in_front_of(script: Script) -> Iterator[tuple[LocalGateway, httpx.Client]]:
+    with hostile_server(script) as upstream:
+        config = GatewayConfig(
+            connections=(
+                ConnectionConfig("raw", backend="forward", upstream_base_url=upstream.base_url),
+            )
+        )
+        with (
+            LocalGateway(config) as gateway,
+            httpx.Client(
+                base_url=gateway.base_url,
+                headers={"Authorization": f"Bearer {gateway.api_key}"},
+                timeout=30,
+            ) as client,
+        ):
+            yield gateway, client
+
+
+RAW_CHAT = protocol.chat_completions_path("raw")
+
+
+def test_an_upstream_stream_cut_anywhere_with_crlf_is_relayed_intact() -> None:
+    with _gateway_in_front_of(_send_in_pieces(_awkward_pieces(_UPSTREAM_BODY))) as (gw, client):
+        response = stream_chat(client, chat_body(), RAW_CHAT)
+    assert response.content == _UPSTREAM_BODY
+    # The usage came from the terminal chunk, so every event was read whole.
+    assert gw.audit[-1].usage == {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+
+
+def test_an_upstream_stream_replayed_under_a_fault_keeps_every_event_whole() -> None:
+    with _gateway_in_front_of(_send_in_pieces(_awkward_pieces(_UPSTREAM_BODY))) as (gw, client):
+        gw.inject_fault("raw", Fault(end_after=len(_UPSTREAM_CHUNKS), times=1))
+        response = stream_chat(client, chat_body(), RAW_CHAT)
+    assert sse_chunks(response.text) == _UPSTREAM_CHUNKS
+    assert gw.audit[-1].usage == {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+
+
+def test_a_too_large_upstream_event_cuts_the_stream() -> None:
+    start = b'data: {"choices": [{"delta": {"content": "'
+    pieces = [start] + [b"a" * 65536] * (protocol.DEFAULT_MAX_EVENT_BYTES // 65536 + 2)
+    with _gateway_in_front_of(_send_in_pieces(pieces)) as (gw, client):
+        with pytest.raises(httpx.RemoteProtocolError):
+            stream_chat(client, chat_body(), RAW_CHAT)
+        assert gw.audit[-1].error_type == "stream_aborted"

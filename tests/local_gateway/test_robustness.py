@@ -9,7 +9,7 @@ import pytest
 
 from igris_core import protocol
 from igris_core.local_gateway import GatewayConfig, LocalGateway
-from igris_core.local_gateway import handlers as handlers_module
+from igris_core.local_gateway._server import handlers as handlers_module
 from tests.local_gateway.helpers import CHAT, chat_body
 
 

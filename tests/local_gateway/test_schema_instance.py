@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from igris_core.local_gateway.schema_instance import schema_instance
+from igris_core.local_gateway._backends.schema_instance import schema_instance
 
 DEFS = {
     "$defs": {

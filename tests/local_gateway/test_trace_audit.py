@@ -45,7 +45,7 @@ def test_calls_made_in_a_span_are_found_by_its_trace(gw: LocalGateway) -> None:
 
 
 def test_the_log_line_carries_the_traceparent(gw: LocalGateway, client: httpx.Client) -> None:
-    from igris_core.local_gateway.request_log import format_entry
+    from igris_core.local_gateway._audit.request_log import format_entry
 
     parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     client.post(CHAT, json=chat_body("hi"), headers={"traceparent": parent})

@@ -139,20 +139,7 @@ def _modules(package: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(
-            "igris_core",
-            marks=pytest.mark.xfail(
-                reason="the local gateway's modules are being regrouped into private subpackages",
-                strict=True,
-            ),
-        ),
-        "langchain_igris",
-        "llama_index_igris",
-    ],
-)
+@pytest.mark.parametrize("package", ["igris_core", "langchain_igris", "llama_index_igris"])
 def test_implementation_modules_are_private(package: str) -> None:
     public = [
         name

@@ -1,8 +1,9 @@
 """Fixtures of the reliability and security suite.
 
-Every test talks to the local gateway over real HTTP on 127.0.0.1: one gateway per test session
-(per xdist worker), reset before each test. Retries wait no real time (``retry_delay`` is
-patched to record what it would have waited and return 0), so a fault costs a few milliseconds.
+Every test talks to the local gateway over real HTTP on 127.0.0.1 (``gw``, from the root
+conftest: one gateway per test session and xdist worker, reset before each test). Retries wait no
+real time (``delays``, also from the root conftest, patches ``retry_delay`` to record what it
+would have waited and return 0), so a fault costs a few milliseconds.
 
 Tests tag themselves with ``record_case(case_type, attempts)``; the tags travel in the test
 report (``user_properties``, also in ``--junitxml``), and a run of this directory prints a
@@ -16,15 +17,9 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
-from igris_core.local_gateway import LocalGateway
-from igris_core.testing import igris_gateway, igris_gateway_session
-
-__all__ = ["igris_gateway", "igris_gateway_session"]  # re-exported fixtures
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -48,40 +43,6 @@ def _one_ssl_context() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(default_transport, "create_ssl_context", create)
         yield
-
-
-@pytest.fixture
-def gw(igris_gateway: LocalGateway, monkeypatch: pytest.MonkeyPatch) -> LocalGateway:
-    """The session's gateway, reset for this test; no Igris settings leak in from the shell."""
-    monkeypatch.delenv("IGRIS_API_KEY", raising=False)
-    monkeypatch.delenv("IGRIS_BASE_URL", raising=False)
-    return igris_gateway
-
-
-@dataclass(frozen=True)
-class Delay:
-    """One call of ``retry_delay``: the retry number, the server's Retry-After, and the wait
-    the real function would have chosen."""
-
-    attempt: int
-    retry_after: float | None
-    wait: float
-
-
-@pytest.fixture
-def delays(monkeypatch: pytest.MonkeyPatch) -> list[Delay]:
-    """Retries wait no real time; every wait the client would have made is recorded."""
-    import igris_core._transport as transport
-    from igris_core._retries import retry_delay
-
-    seen: list[Delay] = []
-
-    def fake(attempt: int, retry_after: float | None) -> float:
-        seen.append(Delay(attempt, retry_after, retry_delay(attempt, retry_after)))
-        return 0.0
-
-    monkeypatch.setattr(transport, "retry_delay", fake)
-    return seen
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from igris_core import (
     IgrisValidationError,
 )
 from igris_core.local_gateway import Fault, LocalGateway
-from tests.reliability.conftest import Delay
+from tests.conftest import Delay
 from tests.reliability.helpers import Seen, audit_after, dropping_server, statuses, tiny_server
 from tests.reliability.targets import (
     ALL_TARGETS,

@@ -38,14 +38,14 @@ Backends of a connection:
 - ``forward``: a real OpenAI-compatible upstream (vLLM, Ollama, llama.cpp, OpenAI...).
 - ``llama-cpp``: a small instruct model run in-process (default the bundled SmolLM2-135M-Instruct;
   extra ``local-model``), serving the default connection ``local``; see
-  :mod:`.backends.llama_cpp` for what it honours.
+  :mod:`._backends.llama_cpp` for what it honours.
 
 Deny rules and rate limits apply to the connection routes (after the key check, before any
 backend); faults (:class:`Fault`) are injected per connection. Embeddings come from a local
-feature-hashing embedder (:mod:`.embedder`), so lexical retrieval works offline.
+feature-hashing embedder (:mod:`._backends.embedder`), so lexical retrieval works offline.
 
-TOML configuration (``--config``; see ``example-config.toml`` next to this file). All sections
-are optional; unknown fields are errors::
+TOML configuration (``--config``; ``--print-example-config`` prints an annotated example,
+``_config/example-config.toml``). All sections are optional; unknown fields are errors::
 
     max_body_bytes = 10485760            # larger bodies get 413 (default 10 MiB)
     audit_max_entries = 10000            # audit ring buffer size (oldest dropped and counted)
@@ -91,35 +91,35 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from igris_core.local_gateway.audit import AuditEntry, AuditStats
-    from igris_core.local_gateway.config import (
+    from igris_core.local_gateway._audit.trail import AuditEntry, AuditStats
+    from igris_core.local_gateway._backends.scripted import ScriptedReply
+    from igris_core.local_gateway._config.providers import PROVIDERS
+    from igris_core.local_gateway._config.settings import (
         ConnectionConfig,
         DenyRule,
         GatewayConfig,
         RateLimitRule,
     )
-    from igris_core.local_gateway.config_file import load_config
-    from igris_core.local_gateway.faults import Fault
-    from igris_core.local_gateway.providers import PROVIDERS
-    from igris_core.local_gateway.scripted import ScriptedReply
-    from igris_core.local_gateway.server import LocalGateway
-    from igris_core.local_gateway.stream_shapes import STREAM_SHAPES
+    from igris_core.local_gateway._config.toml_file import load_config
+    from igris_core.local_gateway._policy.faults import Fault
+    from igris_core.local_gateway._server.server import LocalGateway
+    from igris_core.local_gateway._wire.stream_shapes import STREAM_SHAPES
 
 # Names are imported on first use, so that the command line can say which extra to install
 # when the server's dependencies (starlette, uvicorn) are missing, instead of a traceback.
 _WHERE = {
-    "AuditEntry": "audit",
-    "AuditStats": "audit",
-    "ConnectionConfig": "config",
-    "DenyRule": "config",
-    "GatewayConfig": "config",
-    "RateLimitRule": "config",
-    "load_config": "config_file",
-    "Fault": "faults",
-    "PROVIDERS": "providers",
-    "ScriptedReply": "scripted",
-    "LocalGateway": "server",
-    "STREAM_SHAPES": "stream_shapes",
+    "AuditEntry": "_audit.trail",
+    "AuditStats": "_audit.trail",
+    "ConnectionConfig": "_config.settings",
+    "DenyRule": "_config.settings",
+    "GatewayConfig": "_config.settings",
+    "RateLimitRule": "_config.settings",
+    "load_config": "_config.toml_file",
+    "Fault": "_policy.faults",
+    "PROVIDERS": "_config.providers",
+    "ScriptedReply": "_backends.scripted",
+    "LocalGateway": "_server.server",
+    "STREAM_SHAPES": "_wire.stream_shapes",
 }
 
 

@@ -1,5 +1,5 @@
-"""``python -m igris_core.local_gateway``: see :mod:`igris_core.local_gateway.cli`."""
+"""``python -m igris_core.local_gateway``: see :mod:`igris_core.local_gateway._cli`."""
 
-from igris_core.local_gateway.cli import main
+from igris_core.local_gateway._cli import main
 
 raise SystemExit(main())

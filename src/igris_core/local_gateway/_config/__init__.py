@@ -1,0 +1,2 @@
+"""The gateway's configuration: the settings dataclasses, the TOML file (and its annotated
+example), scripted replies in TOML, and the provider registry."""

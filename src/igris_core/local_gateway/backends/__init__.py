@@ -1,1 +1,0 @@
-"""Backends that answer a connection's calls: ``echo``, ``script`` and ``forward``."""
