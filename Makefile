@@ -18,8 +18,17 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
+# llama-cpp-python (extra local-model) has no wheel on the index: a fresh machine builds it from
+# source during the sync, a long silent wait. Say so first, unless the venv can already import it
+# or uv's cache holds a build of the locked version (then the sync reuses it).
+LLAMA_CPP_VERSION = $(shell sed -n '/^name = "llama-cpp-python"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
+LLAMA_CPP_NOTICE := building llama.cpp once for the local model, about 5 minutes on 2 cores; later runs reuse the cached build
+
 # The stamp is rebuilt whenever the project or the lock changes.
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	@$(BIN)/python -c 'import importlib.util as u, sys; sys.exit(u.find_spec("llama_cpp") is None)' \
+		2>/dev/null || ls "$$($(UV) cache dir)"/sdists-*/*/llama-cpp-python/$(LLAMA_CPP_VERSION)/*/*.whl \
+		>/dev/null 2>&1 || echo "$(LLAMA_CPP_NOTICE)"
 	$(UV) sync --frozen --all-extras --python "$(PYTHON)"
 	touch $@
 
