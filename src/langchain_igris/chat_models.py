@@ -146,15 +146,28 @@ def _refusal_check(message: BaseMessage) -> None:
         raise ModelRefusalError(f"the model refused: {refusal}", raw_message=message)
 
 
-def _check_refusal(messages: Iterator[BaseMessage]) -> Iterator[BaseMessage]:
+def _cut_check(message: BaseMessage) -> None:
+    # LangChain's JSON parser closes a cut string ('{"name": "Par' parses), so an answer that
+    # ran out of tokens would pass for a whole one: a cut answer is an error, never a short one.
+    if message.response_metadata.get("finish_reason") == "length":
+        raise OutputParserException(
+            "the structured answer was cut at max_tokens (finish_reason 'length'): raise "
+            "max_tokens or ask for less",
+            llm_output=message.text,
+        )
+
+
+def _check_answer(messages: Iterator[BaseMessage]) -> Iterator[BaseMessage]:
     for message in messages:
         _refusal_check(message)
+        _cut_check(message)
         yield message
 
 
-async def _acheck_refusal(messages: AsyncIterator[BaseMessage]) -> AsyncIterator[BaseMessage]:
+async def _acheck_answer(messages: AsyncIterator[BaseMessage]) -> AsyncIterator[BaseMessage]:
     async for message in messages:
         _refusal_check(message)
+        _cut_check(message)
         yield message
 
 
@@ -966,7 +979,7 @@ class ChatIgris(BaseChatModel):
             parser = PydanticOutputParser(pydantic_object=cast(Any, schema))
         else:
             parser = JsonOutputParser()
-        checked = RunnableGenerator(_check_refusal, _acheck_refusal) | parser
+        checked = RunnableGenerator(_check_answer, _acheck_answer) | parser
         if not include_raw:
             return llm | checked
         with_parsed = RunnablePassthrough.assign(

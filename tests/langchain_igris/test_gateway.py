@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.exceptions import OutputParserException
 from langchain_core.load import dumps, loads
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from pydantic import BaseModel
@@ -332,3 +333,30 @@ async def test_embeddings_failing_batch(gw: LocalGateway) -> None:
         assert len(await emb.aembed_documents(TEXTS)) == 25
     traced = [e for e in gw.audit if e.trace_id == "reindex-1"]
     assert len(traced) == 5 and all(e.status == 200 for e in traced)
+
+
+class Name(BaseModel):
+    """Only a name: a cut answer still parses as JSON once its string is closed."""
+
+    name: str
+
+
+@pytest.mark.parametrize(("method", "schema"), [("json_schema", Name), ("json_mode", None)])
+def test_structured_output_cut_by_max_tokens_is_an_error(
+    gw: LocalGateway, method: str, schema: type[Name] | None
+) -> None:
+    # '{"name": "Paris' (json_schema) or '{"answer": "Paris' (json_mode: the echo backend's
+    # answer) would parse, since LangChain's JSON parser closes open strings: a short answer
+    # must not pass for a whole one.
+    def structured(**kwargs: Any) -> Any:
+        return _chat(max_tokens=2).with_structured_output(schema, method=method, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.raises(OutputParserException, match="max_tokens"):
+        structured().invoke("Paris has 2 million people")
+    with pytest.raises(OutputParserException, match="max_tokens"):
+        list(structured().stream("Paris has 2 million people"))
+    raw = structured(include_raw=True).invoke("Paris has 2 million people")
+    assert raw["parsed"] is None
+    assert "max_tokens" in str(raw["parsing_error"])
+    whole = _chat(max_tokens=50).with_structured_output(schema, method=method)  # type: ignore[arg-type]
+    assert isinstance(whole.invoke("Paris"), Name if schema else dict)  # a whole answer parses
