@@ -20,14 +20,9 @@ from pydantic import (
 )
 
 from igris_core import IgrisInputError, IgrisInputTypeError, parse_model, protocol
+from igris_core._pool import ModelClients, clients_of, state_without_clients
 from igris_core._tracing import run_trace_scope
-from langchain_igris._clients import (
-    Clients,
-    clients_of,
-    drop_openai_client_arguments,
-    rename_arguments,
-    state_without_clients,
-)
+from langchain_igris._arguments import drop_openai_client_arguments, rename_arguments
 from langchain_igris._errors import langchain_errors
 from langchain_igris._runs import enclosing_run_trace_id
 from langchain_igris._tokens import split_texts
@@ -175,7 +170,7 @@ class IgrisEmbeddings(BaseModel, Embeddings):
     """The longest text, in tokens, sent in one piece with ``check_embedding_ctx_length``
     (counted exactly with a locally cached tiktoken encoding, else at 2 characters a token)."""
 
-    _client_set: Clients | None = PrivateAttr(default=None)
+    _client_set: ModelClients | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(protected_namespaces=(), arbitrary_types_allowed=True)
 
@@ -217,7 +212,7 @@ class IgrisEmbeddings(BaseModel, Embeddings):
             raise IgrisInputError(f"invalid dimensions {self.dimensions!r}: expected an int >= 1")
         clients_of(self).sync()  # checks the key, base URL, timeout, retries, headers, identity
 
-    def _clients(self) -> Clients:
+    def _clients(self) -> ModelClients:
         return clients_of(self)
 
     def __getstate__(self) -> dict[Any, Any]:

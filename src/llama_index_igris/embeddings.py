@@ -13,10 +13,11 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from igris_core import IgrisInputTypeError, parse_model, protocol
+from igris_core._pool import ModelClients
 from igris_core._tracing import run_trace_scope
 from igris_core.types import EmbeddingResponse
-from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
 from llama_index_igris._keywords import refuse_unknown_keywords
+from llama_index_igris._owner import CLIENT_ARGUMENTS, ClientOwner
 from llama_index_igris._spans import root_span_id
 
 __all__ = ["IgrisEmbedding"]
@@ -109,7 +110,7 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
         default=None, description="X-Igris-Metadata-* of every call."
     )
 
-    _clients: ClientSet | None = PrivateAttr(default=None)
+    _client_set: ModelClients | None = PrivateAttr(default=None)
     _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
@@ -156,7 +157,7 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
             "igris_metadata": igris_metadata,
         }
         super().__init__(**fields)
-        self._attach_clients(http_client, async_http_client)
+        self._set_clients(http_client, async_http_client)
 
     @field_validator("model")
     @classmethod

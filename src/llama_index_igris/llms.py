@@ -32,8 +32,8 @@ from llama_index.core.types import PydanticProgramMode
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from igris_core import IgrisInputError, IgrisInputTypeError, parse_model, protocol
+from igris_core._pool import ModelClients
 from igris_core._tracing import run_trace_scope
-from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
 from llama_index_igris._convert import (
     ChatStreamConverter,
     chat_response,
@@ -46,6 +46,7 @@ from llama_index_igris._convert import (
 from llama_index_igris._identity import pop_call_identity
 from llama_index_igris._keywords import refuse_unknown_keywords
 from llama_index_igris._metadata import model_metadata
+from llama_index_igris._owner import CLIENT_ARGUMENTS, ClientOwner
 from llama_index_igris._spans import root_span_id
 from llama_index_igris._stream_scope import install_stream_scope
 
@@ -190,7 +191,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         default=None, description="Default X-Igris-Metadata-* of every call."
     )
 
-    _clients: ClientSet | None = PrivateAttr(default=None)
+    _client_set: ModelClients | None = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -238,7 +239,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
             igris_metadata=igris_metadata,
             **kwargs,
         )
-        self._attach_clients(http_client, async_http_client)
+        self._set_clients(http_client, async_http_client)
         install_stream_scope()  # streaming query engines read their stream after the call
 
     @field_validator("model")

@@ -179,9 +179,6 @@ def _imported_modules(path: Path) -> set[str]:
 FRAMEWORK_INTERNALS = {"igris_core._tracing", "igris_core._profiles", "igris_core._pool"}
 
 
-@pytest.mark.xfail(
-    reason="both frameworks still build their clients from igris_core._config", strict=True
-)
 @pytest.mark.parametrize("package", ["langchain_igris", "llama_index_igris"])
 def test_frameworks_use_igris_core_through_its_public_names(package: str) -> None:
     used = {
