@@ -32,7 +32,6 @@ from igris_core import (
 )
 
 __all__ = [
-    "IDENTITY_KWARGS",
     "UNSET",
     "cache_identity",
     "call_identity",
@@ -41,9 +40,6 @@ __all__ = [
     "run_metadata",
     "set_run_metadata",
 ]
-
-IDENTITY_KWARGS = ("igris_user", "igris_trace_id", "igris_metadata")
-"""The keyword arguments (and RunnableConfig metadata keys) that carry identity."""
 
 UNSET: Any = object()
 """What :func:`run_metadata` returns outside a model's own ``generate``/``stream`` call."""

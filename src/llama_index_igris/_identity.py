@@ -12,9 +12,7 @@ from typing import Any
 
 from igris_core import Identity, current_context, resolve_identity
 
-__all__ = ["IDENTITY_KWARGS", "pop_call_identity"]
-
-IDENTITY_KWARGS = ("igris_user", "igris_trace_id", "igris_metadata")
+__all__ = ["pop_call_identity"]
 
 
 def pop_call_identity(kwargs: dict[str, Any], *, capture_context: bool = False) -> Identity | None:

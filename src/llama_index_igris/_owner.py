@@ -4,15 +4,19 @@ field that shapes them is assigned, left out of pickles."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import AfterValidator, SecretStr
 
-from igris_core import AsyncIgris, Igris, parse_model
+from igris_core import AsyncIgris, Igris
+from igris_core._inputs import check_model
 from igris_core._pool import ClientSettings, ModelClients, state_without_clients
 
-__all__ = ["CLIENT_ARGUMENTS", "CLIENT_FIELDS", "ClientOwner"]
+__all__ = ["CLIENT_ARGUMENTS", "CLIENT_FIELDS", "ClientOwner", "ModelName"]
+
+ModelName = Annotated[str, AfterValidator(check_model)]
+"""The ``model`` field of both models: ``@<connection-slug>/<model>``, checked when validated."""
 
 CLIENT_ARGUMENTS = ("http_client", "async_http_client")
 """The constructor arguments that are your own ``httpx`` clients (not model fields)."""
@@ -50,7 +54,7 @@ class ClientOwner:
         if name == "api_key" and isinstance(value, str):
             value = SecretStr(value)
         elif name == "model":
-            parse_model(value)
+            check_model(value)
         clients = self._client_set if name in CLIENT_FIELDS else None
         if clients is None:
             super().__setattr__(name, value)

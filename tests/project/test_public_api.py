@@ -176,7 +176,12 @@ def _imported_modules(path: Path) -> set[str]:
 
 # What the framework packages may use of igris_core beyond its public names: the shared plumbing
 # they are built on, which is no one else's API.
-FRAMEWORK_INTERNALS = {"igris_core._tracing", "igris_core._profiles", "igris_core._pool"}
+FRAMEWORK_INTERNALS = {
+    "igris_core._tracing",
+    "igris_core._profiles",
+    "igris_core._pool",
+    "igris_core._inputs",
+}
 
 
 @pytest.mark.parametrize("package", ["langchain_igris", "llama_index_igris"])
