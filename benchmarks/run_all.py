@@ -23,6 +23,7 @@ MODULES = [
     ("local gateway", "benchmarks.bench_gateway"),
     ("langchain_igris", "benchmarks.bench_langchain"),
     ("llama_index_igris", "benchmarks.bench_llama_index"),
+    ("models per request (shared pool)", "benchmarks.bench_pool"),
     ("load and leaks", "benchmarks.bench_load"),
     ("ray scale-out", "benchmarks.bench_ray"),
 ]

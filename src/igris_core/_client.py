@@ -106,12 +106,19 @@ class _ClientBase:
         timeout: Any,
         max_retries: Any,
     ) -> Self:
-        derived = object.__new__(type(self))
-        derived._options = self._derived_options(user, trace_id, metadata, timeout, max_retries)
-        derived._transport = self._transport
-        derived._owns_transport = False  # the pool stays this client's to close
-        derived._init_resources()
-        return derived
+        options = self._derived_options(user, trace_id, metadata, timeout, max_retries)
+        return self._over(options, self._transport)  # the pool stays this client's to close
+
+    @classmethod
+    def _over(cls, options: ClientOptions, transport: SyncTransport | AsyncTransport) -> Self:
+        """A client with ``options`` over a transport it does not own: its ``close()`` leaves
+        the pool open (a derived client's, or one shared by framework models)."""
+        client = object.__new__(cls)
+        client._options = options
+        client._transport = transport
+        client._owns_transport = False
+        client._init_resources()
+        return client
 
     def _derived_options(
         self,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -15,16 +14,14 @@ from igris_core import protocol
 from igris_core._answer import Redactor
 from igris_core._deadline import attempt_seconds
 from igris_core._errors import IgrisInputError, IgrisInputTypeError
-from igris_core._identity import Identity, identity_headers, resolve_identity
+from igris_core._identity import Identity, resolve_identity
 from igris_core._version import __version__
 
 __all__ = [
     "ClientOptions",
     "TimeoutTypes",
-    "limits_of",
     "resolve_api_key",
     "resolve_base_url",
-    "state_without_secrets",
 ]
 
 TimeoutTypes = float | int | httpx.Timeout | None
@@ -63,28 +60,6 @@ def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
             "or line breaks (check for a stray newline)"
         )
     return SecretStr(raw)
-
-
-def state_without_secrets(state: dict[Any, Any]) -> dict[Any, Any]:
-    """A pydantic model's pickle state (``__getstate__``) with every ``SecretStr`` field set to
-    ``None``: pickles carry no key. The unpickled model then resolves its key like one built
-    without ``api_key``, from ``IGRIS_API_KEY`` in its own process, at first use; that is how
-    worker processes (multiprocessing, Ray, Celery) get theirs."""
-    fields = state.get("__dict__")
-    if not isinstance(fields, dict) or not any(isinstance(v, SecretStr) for v in fields.values()):
-        return state
-    cleaned = {name: None if isinstance(v, SecretStr) else v for name, v in fields.items()}
-    return {**state, "__dict__": cleaned}
-
-
-def limits_of(model: object) -> tuple[int, int, float | None]:
-    """``max_response_bytes``, ``max_event_bytes`` and ``stream_timeout`` of a framework model
-    (the defaults for a field it does not declare: embeddings models never stream)."""
-    return (
-        getattr(model, "max_response_bytes", protocol.DEFAULT_MAX_RESPONSE_BYTES),
-        getattr(model, "max_event_bytes", protocol.DEFAULT_MAX_EVENT_BYTES),
-        getattr(model, "stream_timeout", None),
-    )
 
 
 def resolve_base_url(base_url: str | None) -> str:
@@ -257,7 +232,3 @@ class ClientOptions:
         if max_retries is not ...:
             changes["max_retries"] = check_max_retries(max_retries)
         return replace(self, **changes)  # type: ignore[arg-type]
-
-    def default_identity_headers(self) -> dict[str, str]:
-        """The X-Igris-* headers of the client's own identity."""
-        return identity_headers(self.identity)

@@ -21,6 +21,7 @@ from igris_core._errors import IgrisInputError, IgrisInputTypeError
 __all__ = [
     "EMPTY_IDENTITY",
     "Identity",
+    "call_identity",
     "current_context",
     "decode_header_value",
     "encode_header_value",
@@ -176,6 +177,21 @@ class Identity:
 
 
 EMPTY_IDENTITY = Identity()
+
+
+def call_identity(
+    user: str | None,
+    trace_id: str | None,
+    metadata: Mapping[str, str] | None,
+    *under: Identity | None,
+) -> Identity | None:
+    """The identity layer of one call: its own ``igris_*`` arguments over the layers under
+    them (most specific first), or ``None`` when none of them sets anything."""
+    own = Identity.of(user, trace_id, metadata)
+    present = [layer for layer in (own, *under) if layer is not None and not layer.is_empty]
+    if len(present) <= 1:
+        return present[0] if present else None
+    return resolve_identity(*present)
 
 
 def resolve_identity(*layers: Identity | None) -> Identity:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 import weakref
@@ -267,30 +268,44 @@ class SyncTransport:
     milliseconds, which a client (or a framework model) that is never called should not pay.
     Its network backend enforces each attempt's deadline on every socket read and write
     (:mod:`igris_core._deadline`); over a caller's ``httpx.Client`` the deadline is checked
-    between body chunks.
+    between body chunks. An owned pool inherited through ``fork`` is left to the parent (its
+    sockets and SSL state are the parent's): the child opens its own.
     """
 
-    def __init__(self, http_client: httpx.Client | None = None) -> None:
+    def __init__(
+        self, http_client: httpx.Client | None = None, limits: httpx.Limits = DEFAULT_LIMITS
+    ) -> None:
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise IgrisInputTypeError(
                 f"invalid http_client {http_client!r}: expected an httpx.Client"
             )
         self.owns_client = http_client is None
         self._client = http_client
+        self._limits = limits
         self._lock = threading.Lock()
         self._closed = False
+        self._pid = os.getpid()
 
     @property
     def client(self) -> httpx.Client:
         """The pool (created on first use when the caller brought none)."""
         client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    transport = with_deadline_backend(httpx.HTTPTransport(limits=DEFAULT_LIMITS))
-                    self._client = httpx.Client(transport=transport, follow_redirects=False)
-                client = self._client
+        if client is None or self._pid != os.getpid():
+            client = self._new_pool()
         return client
+
+    def _new_pool(self) -> httpx.Client:
+        if self._pid != os.getpid() and self.owns_client:
+            # Forked: the parent's pool is dropped unclosed (closing it would shut the
+            # parent's sockets), and its lock may have been held by a thread that is not here.
+            self._lock = threading.Lock()
+            self._client = None
+            self._pid = os.getpid()
+        with self._lock:
+            if self._client is None:
+                transport = with_deadline_backend(httpx.HTTPTransport(limits=self._limits))
+                self._client = httpx.Client(transport=transport, follow_redirects=False)
+            return self._client
 
     def _open_client(self) -> httpx.Client:
         if self._closed:
@@ -360,7 +375,8 @@ class SyncTransport:
         """Close the pool if this transport created it; any later request is refused."""
         if self.owns_client:
             self._closed = True
-            if self._client is not None:
+            # Never an inherited pool: closing it would end the parent's TLS sessions.
+            if self._client is not None and self._pid == os.getpid():
                 self._client.close()
 
 
@@ -371,67 +387,107 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+class _LoopPool(NamedTuple):
+    """An event loop's pool, and the slots its whole requests wait for."""
+
+    client: httpx.AsyncClient
+    slots: anyio.Semaphore | None
+
+
 class AsyncTransport:
-    """Sends prepared requests over one ``httpx.AsyncClient`` (the caller's, or one it owns),
+    """Sends prepared requests over an ``httpx.AsyncClient`` (the caller's, or pools it owns),
     created on first use like :class:`SyncTransport`'s. Each attempt's deadline is enforced
     with ``anyio.fail_after``.
 
     Requests beyond the pool's size wait for a free connection before they are sent; their
     timeout starts once they have one. An owned pool belongs to the event loop that opened its
-    connections. When the client is used from another loop (``asyncio.run`` per call, as
-    LlamaIndex and many scripts do), a new pool is opened for that loop and the old one is let
-    go: reusing it would fail on a closed loop, and keeping one per loop would keep every old
-    loop's connections open.
+    connections, so each running loop gets a pool of its own (two threads with a loop each
+    keep theirs), kept while the loop lives: a closed loop's pool is let go when another loop
+    opens one (its connections cannot be closed without their loop), and a collected loop's
+    goes with it. A forked child opens its own pools, leaving the parent's sockets alone.
     """
 
-    def __init__(self, http_client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, http_client: httpx.AsyncClient | None = None, limits: httpx.Limits = DEFAULT_LIMITS
+    ) -> None:
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise IgrisInputTypeError(
                 f"invalid http_client {http_client!r}: expected an httpx.AsyncClient"
             )
         self.owns_client = http_client is None
-        self._client = http_client
-        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
-        self._slots: anyio.Semaphore | None = None
+        self._caller_pool = None if http_client is None else _LoopPool(http_client, None)
+        self._limits = limits
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool]
+        self._pools = weakref.WeakKeyDictionary()
+        self._outside_asyncio: _LoopPool | None = None  # trio, or no running loop
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._closed_on: weakref.ref[asyncio.AbstractEventLoop] | None = None
         self._closed = False
 
     @property
     def client(self) -> httpx.AsyncClient:
         """The pool of the running event loop (created on first use when the caller brought
         none)."""
-        if not self.owns_client:
-            assert self._client is not None
-            enter_loop(self._client)  # the caller's pool may hold a closed loop's connections
-            return self._client
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:  # not in asyncio (trio, or a sync caller): one pool
-            loop = None
-        current = self._loop() if self._loop is not None else None
-        if self._client is None or (loop is not None and current is not loop):
-            # No await in between: no race within one event loop.
-            self._client = httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=False)
-            self._loop = weakref.ref(loop) if loop is not None else None
+        return self._pool().client
+
+    def _pool(self) -> _LoopPool:
+        if self._caller_pool is not None:
+            enter_loop(self._caller_pool.client)  # it may hold a closed loop's connections
+            return self._caller_pool
+        loop = _running_loop()
+        if self._pid != os.getpid():
+            self._forget_parent_pools()
+        pool = self._outside_asyncio if loop is None else self._pools.get(loop)
+        if pool is None:
+            pool = self._new_pool(loop)
+        return pool
+
+    def _new_pool(self, loop: asyncio.AbstractEventLoop | None) -> _LoopPool:
+        pool = _LoopPool(
+            httpx.AsyncClient(limits=self._limits, follow_redirects=False),
             # httpcore rescans its whole queue of waiting requests for every connection it
             # hands out (quadratic: 1,000 concurrent calls took 28 s); requests wait for a
             # slot here instead, so its queue never outgrows the pool.
-            self._slots = anyio.Semaphore(DEFAULT_MAX_CONNECTIONS)
-        return self._client
+            anyio.Semaphore(self._limits.max_connections or DEFAULT_MAX_CONNECTIONS),
+        )
+        with self._lock:  # another thread's loop may be adding its own
+            if loop is None:
+                current = self._outside_asyncio
+                if current is None or current.client.is_closed:
+                    self._outside_asyncio = current = pool
+                return current
+            # Closed loops' pools are let go (their connections reference the loop, so a
+            # pool left here would keep its loop from being collected).
+            for old in [old for old in self._pools if old.is_closed()]:
+                self._pools.pop(old, None)
+            current = self._pools.get(loop)
+            if current is None or current.client.is_closed:
+                self._pools[loop] = current = pool
+            return current
 
-    def _open_client(self) -> httpx.AsyncClient:
+    def _forget_parent_pools(self) -> None:
+        """In a forked child: drop the parent's pools unclosed (closing them would shut the
+        parent's sockets); the lock may have been held by a thread the child does not have."""
+        self._lock = threading.Lock()
+        self._pools = weakref.WeakKeyDictionary()
+        self._outside_asyncio = None
+        self._pid = os.getpid()
+
+    def _open_pool(self) -> _LoopPool:
         if self._closed:
-            if not self.owns_client or self._loop is None or self._loop() is _running_loop():
+            closed_on = self._closed_on() if self._closed_on is not None else None
+            if not self.owns_client or closed_on is None or closed_on is _running_loop():
                 raise _closed()
             # A pool belongs to one event loop; close() closed that loop's. A client used from
-            # a new loop gets a new pool, as it always has (framework models share clients).
+            # a new loop gets a new pool, as it always has.
             self._closed = False
-        client = self.client
-        if client.is_closed:
+        pool = self._pool()
+        if pool.client.is_closed:
             if not self.owns_client:
                 raise _closed()
-            self._client = None  # an owned pool closed behind our back: open another
-            client = self.client
-        return client
+            pool = self._new_pool(_running_loop())  # an owned pool closed behind our back
+        return pool
 
     async def request(self, options: ClientOptions, req: PreparedRequest) -> Answer:
         """Send with retries; the whole 2xx answer (within ``max_response_bytes``) or a
@@ -451,9 +507,9 @@ class AsyncTransport:
     ) -> Answer | OpenedStream:
         attempts = _Attempts(req, options)
         url = options.base_url + req.path
-        client = self._open_client()
+        client, slots = self._open_pool()
         # A stream keeps its connection after send() returns, so only whole requests queue here.
-        slots = None if stream else self._slots
+        slots = None if stream else slots
         while True:
             request = client.build_request(
                 req.method, url, headers=req.headers, content=req.content, timeout=options.timeout
@@ -506,8 +562,17 @@ class AsyncTransport:
         return attempts.after_error_answer(answer)
 
     async def aclose(self) -> None:
-        """Close the pool if this transport created it; any later request is refused."""
-        if self.owns_client:
+        """Close the running loop's pool if this transport created it (the other loops' pools
+        are let go: they can only be closed on their own loops); later requests on this loop
+        are refused."""
+        if not self.owns_client:
+            return
+        loop = _running_loop()
+        with self._lock:
+            pool = self._outside_asyncio if loop is None else self._pools.get(loop)
+            self._pools = weakref.WeakKeyDictionary()
+            self._outside_asyncio = None
             self._closed = True
-            if self._client is not None:
-                await self._client.aclose()
+            self._closed_on = weakref.ref(loop) if loop is not None else None
+        if pool is not None:
+            await pool.client.aclose()

@@ -23,16 +23,10 @@ from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from typing import Any
 
-from igris_core import (
-    Identity,
-    IgrisInputError,
-    IgrisInputTypeError,
-    current_context,
-    resolve_identity,
-)
+from igris_core import Identity, current_context, resolve_identity
+from igris_core._inputs import pop_identity
 
 __all__ = [
-    "IDENTITY_KWARGS",
     "UNSET",
     "cache_identity",
     "call_identity",
@@ -41,9 +35,6 @@ __all__ = [
     "run_metadata",
     "set_run_metadata",
 ]
-
-IDENTITY_KWARGS = ("igris_user", "igris_trace_id", "igris_metadata")
-"""The keyword arguments (and RunnableConfig metadata keys) that carry identity."""
 
 UNSET: Any = object()
 """What :func:`run_metadata` returns outside a model's own ``generate``/``stream`` call."""
@@ -66,46 +57,18 @@ def run_metadata() -> Any:
     return _run_metadata.get()
 
 
-def _layer(user: object, trace_id: object, metadata: object, where: str) -> Identity | None:
-    if user is None and trace_id is None and not metadata:
-        return None
-    try:
-        return Identity(user, trace_id, metadata)  # type: ignore[arg-type]
-    except IgrisInputError as exc:
-        cls = IgrisInputTypeError if isinstance(exc, IgrisInputTypeError) else IgrisInputError
-        raise cls(f"{exc.message} (from {where})") from None
-
-
 def identity_from_metadata(metadata: Mapping[str, Any] | None) -> Identity | None:
     """The identity layer set by a RunnableConfig's ``metadata``, or ``None``."""
     if not metadata:
         return None
-    return _layer(
-        metadata.get("igris_user"),
-        metadata.get("igris_trace_id"),
-        metadata.get("igris_metadata"),
-        "the RunnableConfig metadata",
-    )
+    return pop_identity(dict(metadata), where="the RunnableConfig metadata")
 
 
 def call_identity(kwargs: dict[str, Any], metadata: Mapping[str, Any] | None) -> Identity | None:
     """Pop the identity keyword arguments off ``kwargs`` and merge them over the run's
     metadata layer. Bad values raise :class:`~igris_core.IgrisInputError` naming the value,
     before any request."""
-    own = None
-    if "igris_user" in kwargs or "igris_trace_id" in kwargs or "igris_metadata" in kwargs:
-        own = _layer(
-            kwargs.pop("igris_user", None),
-            kwargs.pop("igris_trace_id", None),
-            kwargs.pop("igris_metadata", None),
-            "the call's keyword arguments",
-        )
-    run = identity_from_metadata(metadata)
-    if run is None:
-        return own
-    if own is None:
-        return run
-    return resolve_identity(own, run)
+    return pop_identity(kwargs, identity_from_metadata(metadata))
 
 
 def cache_identity(

@@ -52,16 +52,10 @@ from igris_core import (
     parse_model,
     protocol,
 )
+from igris_core._pool import ModelClients, clients_of, state_without_clients
 from igris_core._tracing import run_trace_scope
-from langchain_igris._clients import (
-    Clients,
-    clients_of,
-    drop_openai_client_arguments,
-    state_without_clients,
-)
-from langchain_igris._clients import (
-    rename_arguments as _rename,
-)
+from langchain_igris._arguments import drop_openai_client_arguments
+from langchain_igris._arguments import rename_arguments as _rename
 from langchain_igris._convert import (
     StreamConverter,
     chat_result,
@@ -368,7 +362,7 @@ class ChatIgris(BaseChatModel):
     """Put the answer's HTTP headers (the gateway's request id among them) in
     ``response_metadata["headers"]`` (of the first chunk, when streaming), as ``ChatOpenAI``."""
 
-    _client_set: Clients | None = PrivateAttr(default=None)
+    _client_set: ModelClients | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(protected_namespaces=())
 
@@ -422,7 +416,7 @@ class ChatIgris(BaseChatModel):
             raise IgrisInputError(f"invalid n {self.n!r}: n must be 1 when streaming=True")
         clients_of(self).sync()  # checks the key, base URL, timeout, retries, headers, identity
 
-    def _clients(self) -> Clients:
+    def _clients(self) -> ModelClients:
         return clients_of(self)
 
     def _resolve_model_profile(self) -> ModelProfile | None:

@@ -19,15 +19,11 @@ from pydantic import (
     model_validator,
 )
 
-from igris_core import IgrisInputError, IgrisInputTypeError, parse_model, protocol
+from igris_core import IgrisInputError, parse_model, protocol
+from igris_core._inputs import check_texts
+from igris_core._pool import ModelClients, clients_of, state_without_clients
 from igris_core._tracing import run_trace_scope
-from langchain_igris._clients import (
-    Clients,
-    clients_of,
-    drop_openai_client_arguments,
-    rename_arguments,
-    state_without_clients,
-)
+from langchain_igris._arguments import drop_openai_client_arguments, rename_arguments
 from langchain_igris._errors import langchain_errors
 from langchain_igris._runs import enclosing_run_trace_id
 from langchain_igris._tokens import split_texts
@@ -55,24 +51,6 @@ _OPENAI_CLIENT_ONLY = {
     "disallowed_special": "texts are sent as text, never as token ids",
     "skip_empty": "empty texts are embedded as given",
 }
-
-
-def _check_texts(texts: object) -> list[str]:
-    """The texts to embed: a list (or other sequence) of str. A lone str, which would be embedded
-    character by character, or a non-str item (which the wire would take for token ids) is
-    refused before any request."""
-    if isinstance(texts, str) or not isinstance(texts, Sequence):
-        raise IgrisInputTypeError(
-            f"invalid texts {texts!r:.200} ({type(texts).__name__}): expected a list of str, "
-            "e.g. ['Hello']"
-        )
-    for position, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise IgrisInputTypeError(
-                f"invalid text at position {position}: {text!r:.200} ({type(text).__name__}); "
-                "expected a str"
-            )
-    return list(texts)
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -175,7 +153,7 @@ class IgrisEmbeddings(BaseModel, Embeddings):
     """The longest text, in tokens, sent in one piece with ``check_embedding_ctx_length``
     (counted exactly with a locally cached tiktoken encoding, else at 2 characters a token)."""
 
-    _client_set: Clients | None = PrivateAttr(default=None)
+    _client_set: ModelClients | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(protected_namespaces=(), arbitrary_types_allowed=True)
 
@@ -217,7 +195,7 @@ class IgrisEmbeddings(BaseModel, Embeddings):
             raise IgrisInputError(f"invalid dimensions {self.dimensions!r}: expected an int >= 1")
         clients_of(self).sync()  # checks the key, base URL, timeout, retries, headers, identity
 
-    def _clients(self) -> Clients:
+    def _clients(self) -> ModelClients:
         return clients_of(self)
 
     def __getstate__(self) -> dict[Any, Any]:
@@ -239,7 +217,7 @@ class IgrisEmbeddings(BaseModel, Embeddings):
         """Embed texts, ``chunk_size`` per request, in order. ``[]`` gives ``[]``. With
         ``check_embedding_ctx_length``, a text longer than ``embedding_ctx_length`` tokens is
         embedded in pieces and gets their length-weighted mean, normalised."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if not self.check_embedding_ctx_length:
             return self._embed(texts, chunk_size)
         pieces = split_texts(self.model, texts, self.embedding_ctx_length)
@@ -270,7 +248,7 @@ class IgrisEmbeddings(BaseModel, Embeddings):
         """Embed texts, ``chunk_size`` per request, at most ``max_concurrency`` requests in
         flight; results in input order. If a batch fails, the others are cancelled and its
         typed error is raised. Over-long texts as in :meth:`embed_documents`."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if not self.check_embedding_ctx_length:
             return await self._aembed(texts, chunk_size)
         pieces = split_texts(self.model, texts, self.embedding_ctx_length)

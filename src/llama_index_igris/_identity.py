@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from igris_core import Identity, current_context, resolve_identity
+from igris_core import Identity, current_context
+from igris_core._inputs import pop_identity
 
-__all__ = ["IDENTITY_KWARGS", "pop_call_identity"]
-
-IDENTITY_KWARGS = ("igris_user", "igris_trace_id", "igris_metadata")
+__all__ = ["pop_call_identity"]
 
 
 def pop_call_identity(kwargs: dict[str, Any], *, capture_context: bool = False) -> Identity | None:
@@ -25,16 +24,5 @@ def pop_call_identity(kwargs: dict[str, Any], *, capture_context: bool = False) 
     layer: streams send their request when first iterated, possibly after the ``with`` block
     that was open when the stream was asked for.
     """
-    layer = Identity.of(
-        kwargs.pop("igris_user", None),
-        kwargs.pop("igris_trace_id", None),
-        kwargs.pop("igris_metadata", None),
-    )
     given = kwargs.pop("identity", None)  # an igris_core Identity, as the core's methods take
-    if given is not None:
-        layer = given if layer is None else resolve_identity(layer, given)
-    if capture_context:
-        scope = current_context()
-        if scope is not None:
-            return scope if layer is None else resolve_identity(layer, scope)
-    return layer
+    return pop_identity(kwargs, given, current_context() if capture_context else None)

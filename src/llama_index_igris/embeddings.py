@@ -10,13 +10,15 @@ from typing import Any, cast
 
 import httpx
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr
 
-from igris_core import IgrisInputTypeError, parse_model, protocol
+from igris_core import parse_model, protocol
+from igris_core._inputs import check_texts
+from igris_core._pool import ModelClients
 from igris_core._tracing import run_trace_scope
 from igris_core.types import EmbeddingResponse
-from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
 from llama_index_igris._keywords import refuse_unknown_keywords
+from llama_index_igris._owner import CLIENT_ARGUMENTS, ClientOwner, ModelName
 from llama_index_igris._spans import root_span_id
 
 __all__ = ["IgrisEmbedding"]
@@ -24,17 +26,6 @@ __all__ = ["IgrisEmbedding"]
 
 DEFAULT_EMBED_BATCH_SIZE = 100
 DEFAULT_MAX_CONCURRENCY = 4
-
-
-def _check_texts(texts: list[str]) -> list[str]:
-    """Refuse a non-str text before any request (the wire would take ints for token ids)."""
-    for position, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise IgrisInputTypeError(
-                f"invalid text at position {position}: {text!r:.200} ({type(text).__name__}); "
-                "expected a str"
-            )
-    return texts
 
 
 def _vectors(response: EmbeddingResponse) -> list[Embedding]:
@@ -71,7 +62,7 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
         vector = Settings.embed_model.get_query_embedding("Where is the Eiffel tower?")
     """
 
-    model: str = Field(description="The model, as '@<connection-slug>/<model>'.")
+    model: ModelName = Field(description="The model, as '@<connection-slug>/<model>'.")
     dimensions: int | None = Field(
         default=None, gt=0, description="The size of the vectors (models that support it)."
     )
@@ -109,7 +100,7 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
         default=None, description="X-Igris-Metadata-* of every call."
     )
 
-    _clients: ClientSet | None = PrivateAttr(default=None)
+    _client_set: ModelClients | None = PrivateAttr(default=None)
     _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
@@ -156,13 +147,7 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
             "igris_metadata": igris_metadata,
         }
         super().__init__(**fields)
-        self._attach_clients(http_client, async_http_client)
-
-    @field_validator("model")
-    @classmethod
-    def _check_model(cls, value: str) -> str:
-        parse_model(value)
-        return value
+        self._set_clients(http_client, async_http_client)
 
     @classmethod
     def class_name(cls) -> str:
@@ -188,14 +173,14 @@ class IgrisEmbedding(ClientOwner, BaseEmbedding):
         with run_trace_scope(root_span_id()):
             response = self._sync_client().embeddings.create(
                 model=self.model,
-                input=_check_texts(texts),
+                input=check_texts(texts),
                 dimensions=self.dimensions,
                 **self.additional_kwargs,
             )
         return _vectors(response)
 
     async def _aembed(self, texts: list[str]) -> list[Embedding]:
-        _check_texts(texts)
+        check_texts(texts)
         async with self._limit():
             with run_trace_scope(root_span_id()):
                 response = await self._async_client().embeddings.create(

@@ -29,11 +29,11 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.types import PydanticProgramMode
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr
 
 from igris_core import IgrisInputError, IgrisInputTypeError, parse_model, protocol
+from igris_core._pool import ModelClients
 from igris_core._tracing import run_trace_scope
-from llama_index_igris._clients import CLIENT_ARGUMENTS, ClientOwner, ClientSet
 from llama_index_igris._convert import (
     ChatStreamConverter,
     chat_response,
@@ -46,6 +46,7 @@ from llama_index_igris._convert import (
 from llama_index_igris._identity import pop_call_identity
 from llama_index_igris._keywords import refuse_unknown_keywords
 from llama_index_igris._metadata import model_metadata
+from llama_index_igris._owner import CLIENT_ARGUMENTS, ClientOwner, ModelName
 from llama_index_igris._spans import root_span_id
 from llama_index_igris._stream_scope import install_stream_scope
 
@@ -122,7 +123,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
             print(part.delta, end="")
     """
 
-    model: str = Field(description="The model, as '@<connection-slug>/<model>'.")
+    model: ModelName = Field(description="The model, as '@<connection-slug>/<model>'.")
     api_key: SecretStr | None = Field(
         default=None,
         exclude=True,
@@ -190,7 +191,7 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
         default=None, description="Default X-Igris-Metadata-* of every call."
     )
 
-    _clients: ClientSet | None = PrivateAttr(default=None)
+    _client_set: ModelClients | None = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -238,14 +239,8 @@ class IgrisLLM(ClientOwner, FunctionCallingLLM):
             igris_metadata=igris_metadata,
             **kwargs,
         )
-        self._attach_clients(http_client, async_http_client)
+        self._set_clients(http_client, async_http_client)
         install_stream_scope()  # streaming query engines read their stream after the call
-
-    @field_validator("model")
-    @classmethod
-    def _check_model(cls, value: str) -> str:
-        parse_model(value)
-        return value
 
     @classmethod
     def class_name(cls) -> str:

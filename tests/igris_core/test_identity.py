@@ -123,3 +123,17 @@ def test_context_refuses_bad_values_on_entry() -> None:
     with pytest.raises(IgrisInputError), igris_context(user="bad\r\nX-Evil: 1"):
         pass
     assert current_context() is None
+
+
+def test_one_function_builds_a_calls_identity_layer_for_every_caller() -> None:
+    """``pop_identity`` (what both frameworks use) takes the ``igris_*`` arguments off a call's
+    keyword arguments and lays them over the layers beneath; bad values name their source."""
+    from igris_core._inputs import pop_identity
+
+    kwargs: dict[str, object] = {"igris_user": "ann", "igris_metadata": {"a": "1"}, "x": 1}
+    under = Identity("bob", "t-1", {"a": "0", "b": "2"})
+    assert pop_identity(kwargs, under) == Identity("ann", "t-1", {"a": "1", "b": "2"})
+    assert kwargs == {"x": 1}
+    assert pop_identity(kwargs) is None and pop_identity({}, None, under) == under
+    with pytest.raises(IgrisInputTypeError, match=r"\(from the RunnableConfig metadata\)$"):
+        pop_identity({"igris_user": 5}, where="the RunnableConfig metadata")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from igris_core._identity import Identity
+from igris_core._identity import Identity, call_identity
 from igris_core._requests import parse_chat, prepare_chat
-from igris_core._resources._identity_args import call_identity
 from igris_core._streaming import AsyncChatCompletionStream, ChatCompletionStream, StreamSettings
 from igris_core._tracing import gateway_call
 from igris_core.types._chat import ChatCompletionResponse, ChatMessage
@@ -106,7 +105,7 @@ class Completions:
             messages,
             stream,
             fields,
-            call_identity(identity, igris_user, igris_trace_id, igris_metadata),
+            call_identity(igris_user, igris_trace_id, igris_metadata, identity),
             extra_headers,
         )
         with gateway_call("chat", model, prepared) as call:
@@ -189,7 +188,7 @@ class AsyncCompletions:
             messages,
             stream,
             fields,
-            call_identity(identity, igris_user, igris_trace_id, igris_metadata),
+            call_identity(igris_user, igris_trace_id, igris_metadata, identity),
             extra_headers,
         )
         with gateway_call("chat", model, prepared) as call:

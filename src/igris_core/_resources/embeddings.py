@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from igris_core._identity import Identity
+from igris_core._identity import Identity, call_identity
 from igris_core._requests import embedding_count, parse_embeddings, prepare_embeddings
-from igris_core._resources._identity_args import call_identity
 from igris_core._tracing import gateway_call
 from igris_core.types._embeddings import EmbeddingResponse
 
@@ -61,7 +60,7 @@ class Embeddings:
             dimensions,
             user,
             fields,
-            call_identity(identity, igris_user, igris_trace_id, igris_metadata),
+            call_identity(igris_user, igris_trace_id, igris_metadata, identity),
             extra_headers,
         )
         with gateway_call("embeddings", model, prepared) as call:
@@ -100,7 +99,7 @@ class AsyncEmbeddings:
             dimensions,
             user,
             fields,
-            call_identity(identity, igris_user, igris_trace_id, igris_metadata),
+            call_identity(igris_user, igris_trace_id, igris_metadata, identity),
             extra_headers,
         )
         with gateway_call("embeddings", model, prepared) as call:
