@@ -72,11 +72,14 @@ browser:
 
 # CI beyond the lock (README, "Supported versions"): the suite on the lowest and highest Python
 # the README supports, and once with the lowest direct dependency versions pyproject.toml
-# allows. These runs leave out the extras that build native code (local-model, scale) and the
-# notebooks; `make test` covers them on the locked versions.
+# allows. These runs leave out the extras that build native code (local-model, scale), the
+# notebooks, and the suites that do not depend on those versions (the local gateway's own, the
+# reliability, docs, example and project checks); `make test` runs all of them on the locked
+# versions. What they run: the tests of igris_core, both framework packages and the SDK adapters.
 MATRIX_PYTHONS := 3.10 3.13
 MATRIX_EXTRAS := langchain,llama-index,openai,anthropic,google,local-gateway,otel
-MATRIX_PYTEST = -m "not heavy" -n 2 tests
+MATRIX_TESTS := tests/igris_core tests/langchain_igris tests/llama_index_igris tests/adapters
+MATRIX_PYTEST = -m "not heavy and not real_model" -n 2 $(MATRIX_TESTS)
 # The interpreter of a Python version: on PATH, else pyenv's (whose shims only serve the active
 # version).
 python_for = $(or $(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null),$\

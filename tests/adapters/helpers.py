@@ -1,17 +1,23 @@
-"""Helpers for the adapter tests: recording mock transports (``httpx`` for openai, ``httpx2`` for
-anthropic, whose recent versions run on it) and canned provider answers."""
+"""Helpers for the adapter tests: recording mock transports (``httpx`` for openai; for anthropic,
+the HTTP library its installed version runs on: ``httpx2`` from anthropic 2.x, ``httpx`` before)
+and canned provider answers."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 import anthropic
 import httpx
-import httpx2
 import openai
 
 from igris_core import protocol
+
+#: The HTTP library (``httpx2`` or ``httpx``) the installed Anthropic SDK builds its clients on.
+anthropic_http: Any = importlib.import_module(
+    anthropic.DefaultHttpxClient.__mro__[1].__module__.partition(".")[0]
+)
 
 IGRIS_KEY = "ig_test_secret_key_0123456789"
 GATEWAY = "https://gw.test"
@@ -72,7 +78,7 @@ class Recorder:
     def __call__(self, request: Any) -> Any:
         self.requests.append(request)
         body = _answer(request.url.path) if self.status < 400 else {"error": {"message": "x"}}
-        module = httpx2 if isinstance(request, httpx2.Request) else httpx
+        module = anthropic_http if isinstance(request, anthropic_http.Request) else httpx
         return module.Response(self.status, json=body)
 
     @property
@@ -104,11 +110,12 @@ def anthropic_client(rec: Recorder, *, async_: bool = False, **kwargs: Any) -> A
         kwargs["api_key"] = ANTHROPIC_SECRET
     kwargs.setdefault("max_retries", 0)
     if async_:
+        transport = anthropic_http.MockTransport(rec)
         return anthropic.AsyncAnthropic(
-            http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(rec)), **kwargs
+            http_client=anthropic_http.AsyncClient(transport=transport), **kwargs
         )
     return anthropic.Anthropic(
-        http_client=httpx2.Client(transport=httpx2.MockTransport(rec)), **kwargs
+        http_client=anthropic_http.Client(transport=anthropic_http.MockTransport(rec)), **kwargs
     )
 
 

@@ -1,4 +1,4 @@
-"""The Anthropic adapter against a mock (``httpx2``) transport."""
+"""The Anthropic adapter against a mock transport (of the HTTP library the SDK runs on)."""
 
 from __future__ import annotations
 

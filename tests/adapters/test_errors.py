@@ -10,7 +10,6 @@ from typing import Any
 
 import anthropic
 import httpx
-import httpx2
 import openai
 import pytest
 
@@ -33,7 +32,7 @@ from igris_core.adapters import to_igris_error
 from igris_core.adapters.anthropic import with_igris as anthropic_via_igris
 from igris_core.adapters.openai import with_igris as openai_via_igris
 from igris_core.local_gateway import Fault, LocalGateway
-from tests.adapters.helpers import IGRIS_KEY, Recorder, chat, message
+from tests.adapters.helpers import IGRIS_KEY, Recorder, anthropic_http, chat, message
 
 OPENAI_SLUG = "openai-prod"
 ANTHROPIC_SLUG = "anthropic-prod"
@@ -154,7 +153,7 @@ def test_a_timeout_becomes_igris_timeout_error(gw: LocalGateway, gw_igris: Igris
 def _echo_key(request: Any) -> Any:
     """A hostile gateway that writes the credential it received into its error body."""
     key = request.headers.get("authorization", "") + " " + request.headers.get("x-api-key", "")
-    module = httpx2 if isinstance(request, httpx2.Request) else httpx
+    module = anthropic_http if isinstance(request, anthropic_http.Request) else httpx
     return module.Response(
         403,
         json={"error": {"message": f"denied for {key}", "type": "policy_denied"}},
@@ -172,7 +171,7 @@ def test_the_key_is_redacted_from_everything_the_error_holds() -> None:
         ant = anthropic.Anthropic(
             api_key="unused",
             max_retries=0,
-            http_client=httpx2.Client(transport=httpx2.MockTransport(_echo_key)),
+            http_client=anthropic_http.Client(transport=anthropic_http.MockTransport(_echo_key)),
         )
         clients = [
             (openai_via_igris(oai, igris, OPENAI_SLUG), chat),

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from langchain_igris import ChatIgris, IgrisEmbeddings
 
@@ -17,6 +19,15 @@ BASE_URL = "http://gateway.test"
 MODEL = "@openai-prod/gpt-4o"
 
 Reply = httpx.Response | Callable[[httpx.Request], httpx.Response]
+
+# A LangGraph agent's async run hands its config (metadata, run id) to the model's call through a
+# context variable, which asyncio tasks inherit only from Python 3.11 on; on 3.10 LangChain asks
+# for the config to be passed on by hand, which create_agent's model node does not do.
+ASYNC_AGENT_CONFIG_NEEDS_PY311 = pytest.mark.xfail(
+    sys.version_info < (3, 11),
+    reason="Python 3.10: an async agent's config does not reach its model's call",
+    strict=True,
+)
 
 
 def chat_body(

@@ -16,6 +16,7 @@ from langchain_core.tools import tool
 from igris_core import igris_context
 from igris_core.local_gateway import LocalGateway, ScriptedReply
 from langchain_igris import ChatIgris
+from tests.langchain_igris.helpers import ASYNC_AGENT_CONFIG_NEEDS_PY311
 
 RUN_IDENTITY: dict[str, Any] = {
     "igris_user": "alice@corp.com",
@@ -118,6 +119,7 @@ def test_langgraph_agent_identity(gw: LocalGateway, mode: str) -> None:
     )
 
 
+@ASYNC_AGENT_CONFIG_NEEDS_PY311
 async def test_langgraph_agent_async_with_context(gw: LocalGateway) -> None:
     agent = create_agent(
         ChatIgris(model="@openai-prod/gpt-4o", igris_user="agent-default"), tools=[get_weather]

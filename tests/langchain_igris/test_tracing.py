@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from igris_core import igris_context
 from igris_core.local_gateway import LocalGateway, ScriptedReply
 from langchain_igris import ChatIgris
+from tests.langchain_igris.helpers import ASYNC_AGENT_CONFIG_NEEDS_PY311
 from tests.tracing_helpers import hex_trace_id, recording_spans
 
 
@@ -101,7 +102,9 @@ def get_weather(city: str) -> str:
     return f"It is sunny in {city}."
 
 
-@pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke"])
+@pytest.mark.parametrize(
+    "mode", ["invoke", "stream", pytest.param("ainvoke", marks=ASYNC_AGENT_CONFIG_NEEDS_PY311)]
+)
 async def test_langgraph_agent_run_shares_one_id(gw: LocalGateway, mode: str) -> None:
     agent = create_agent(ChatIgris(model="@openai-prod/gpt-4o"), tools=[get_weather])
     for _ in range(2):

@@ -65,6 +65,24 @@ def test_body_user_is_recorded_when_no_header(gw: LocalGateway, client: httpx.Cl
     assert [e.user for e in gw.audit] == ["from-body", "from-header", "embedder"]
 
 
+@pytest.mark.parametrize(
+    ("path", "connection"),
+    [
+        ("/llm/google-prod/v1/models/gemini-2.0-flash:generateContent", "google-prod"),
+        # google-genai 2.x on Python 3.10 calls its v1beta API version.
+        ("/llm/google-prod/v1beta/models/gemini-2.0-flash:generateContent", "google-prod"),
+        ("/llm/google-prod/v2/anything", "google-prod"),
+        ("/llm/nothing-after-the-slug", None),
+    ],
+)
+def test_an_unknown_route_under_a_connection_is_audited_with_it(
+    gw: LocalGateway, client: httpx.Client, path: str, connection: str | None
+) -> None:
+    assert client.post(path, json={}).status_code == 404
+    entry = gw.audit[-1]
+    assert (entry.path, entry.status, entry.connection) == (path, 404, connection)
+
+
 def test_one_entry_per_attempt_whatever_the_outcome(gw: LocalGateway, client: httpx.Client) -> None:
     gw.deny("blocked", pattern="blocked")
     gw.inject_fault("openai-prod", Fault(status=503, times=1))

@@ -46,11 +46,12 @@ ROUTE_SHAPES: Final[tuple[str, ...]] = (
 _MATCHERS: list[tuple[RouteName, re.Pattern[str]]] = [
     (name, compile_path(template)[0]) for name, template in ROUTE_TEMPLATES.items()
 ]
-# Any other path under a connection's prefix still names the connection, for the audit trail.
-_CONNECTION_PREFIX = re.compile(
-    compile_path(protocol.connection_prefix(_SLUG))[0].pattern.rstrip("$") + r"(?:/.*)?$"
-)
 _LLM_ROOT = protocol.PROVIDERS_PATH.rsplit("/", 1)[0]  # "/llm"
+# Any other path under a connection (``/llm/<slug>/...``, whatever API version an SDK appends:
+# Gemini's native client calls ``v1`` or ``v1beta``) still names the connection, for the audit.
+_CONNECTION_PREFIX = re.compile(
+    compile_path(f"{_LLM_ROOT}/{_SLUG}")[0].pattern.rstrip("$") + r"/.+$"
+)
 
 
 def classify_path(path: str) -> tuple[RouteName, str | None]:
