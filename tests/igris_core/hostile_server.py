@@ -103,9 +103,10 @@ def hostile_server(script: Script) -> Iterator[Server]:
 
 def head(status: int, length: int | None = None, **headers: str) -> bytes:
     """A status line and headers (``Content-Type`` JSON unless given; ``Content-Length`` when
-    ``length`` is given)."""
+    ``length`` is given). ``Connection: close`` unless given: the server answers one request per
+    connection, and a client must not race its close by reusing the connection."""
     lines = [f"HTTP/1.1 {status} Whatever"]
-    merged = {"Content-Type": "application/json", **headers}
+    merged = {"Content-Type": "application/json", "Connection": "close", **headers}
     if length is not None:
         merged["Content-Length"] = str(length)
     lines += [f"{name.replace('_', '-')}: {value}" for name, value in merged.items()]
@@ -129,7 +130,7 @@ def trickle(conn: socket.socket, data: bytes, every: float, server: Server) -> N
 
 def sse_head() -> bytes:
     """The head of an event stream that ends when the connection closes."""
-    return head(200, **{"Content-Type": "text/event-stream", "Connection": "close"})
+    return head(200, **{"Content-Type": "text/event-stream"})
 
 
 def hold_open(server: Server, seconds: float = 30.0) -> None:
